@@ -1,0 +1,25 @@
+# Two entry points for a fresh machine: `make all` (the demo workflow on the bundled sample) and `make test`.
+# Both build the environment in .venv/ first (idempotent: redone only when setup.py or this file change).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup all test
+
+setup: $(STAMP)
+
+$(STAMP): setup.py Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch and torchvision first, pinned: the versions this project is tested with
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) scripts/make_sample_images.py
+	touch $(STAMP)
+
+all: setup
+	$(PY) -m spacy project run all .
+
+test: setup
+	$(PY) -m pytest tests

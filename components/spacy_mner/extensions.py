@@ -1,0 +1,54 @@
+"""The Doc extensions that carry a post's image signal through a spaCy pipeline.
+
+They live in one place so that the corpus reader, the `image_labels` component and the models agree on
+names. All values are plain Python data (strings, lists, tuples) so that a DocBin stores them.
+"""
+from typing import List, Optional, Tuple
+
+from spacy.tokens import Doc
+
+# name -> default. `image_labels` stays None until a classifier has looked at the post; an empty list
+# means "looked, nothing to report" (no image, or an unreadable one).
+DOC_EXTENSIONS = {
+    "image_id": None,  # str: the id the corpus gives the post's image
+    "image": None,  # str path, PIL.Image.Image or bytes; only a path survives a DocBin
+    "image_labels": None,  # List[Tuple[str, float]]: top-k ImageNet classes, most probable first
+    "image_caption": None,  # str: a caption of the image, where the corpus has one
+}
+
+
+def register_extensions() -> None:
+    """Register the Doc extensions once (idempotent, safe at import time)."""
+    for name, default in DOC_EXTENSIONS.items():
+        if not Doc.has_extension(name):
+            Doc.set_extension(name, default=default)
+
+
+ImageLabels = List[Tuple[str, float]]
+
+
+def image_words(doc: Doc, source: str = "auto") -> List[str]:
+    """The words a model reads for the post's image.
+
+    source: "labels" (the ImageNet labels), "caption" (the caption's words), "none", or "auto" (labels
+    where the classifier gave some, else the caption). Multi-word class names are split into words.
+    """
+    if source == "none":
+        return []
+    if source not in ("auto", "labels", "caption"):
+        raise ValueError(f"image word source must be auto, labels, caption or none, not {source!r}")
+    words: List[str] = []
+    if source in ("auto", "labels"):
+        for label, _ in doc._.image_labels or []:
+            words.extend(label.replace("_", " ").split())
+    if not words and source in ("auto", "caption") and doc._.image_caption:
+        words = doc._.image_caption.split()
+    return words
+
+
+def copy_image_data(source: Doc, target: Doc) -> None:
+    """Give `target` the image data of `source` where `target` has none (a fresh Doc of the same post)."""
+    for name in DOC_EXTENSIONS:
+        value = getattr(source._, name)
+        if value is not None and getattr(target._, name) is None:
+            setattr(target._, name, value)

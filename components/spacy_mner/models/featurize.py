@@ -1,0 +1,68 @@
+"""Doc -> array features shared by the models: character ids, static vectors, image-word ids.
+
+Everything here is numpy (or cupy) and runs outside torch, so a batch crosses into torch once.
+"""
+from functools import lru_cache
+from typing import List, Tuple
+
+import numpy
+from spacy.strings import hash_string
+from spacy.tokens import Doc
+
+from ..extensions import image_words
+
+OOV_ROWS = 20011  # fixed random vectors for words the table lacks, picked by hash
+PAD, NO_IMAGE = 0, 1  # reserved image-word ids
+
+
+@lru_cache(maxsize=200_000)
+def char_ids(word: str, max_chars: int, n_chars: int) -> Tuple[int, ...]:
+    """A word's first `max_chars` characters as ids in [1, n_chars), 0-padded; code points are hashed."""
+    ids = [ord(c) % (n_chars - 1) + 1 for c in word[:max_chars]]
+    return tuple(ids + [0] * (max_chars - len(ids)))
+
+
+def doc_char_ids(docs: List[Doc], max_chars: int, n_chars: int) -> numpy.ndarray:
+    rows = [char_ids(t.text, max_chars, n_chars) for doc in docs for t in doc]
+    return numpy.asarray(rows, dtype="int64").reshape(len(rows), max_chars)
+
+
+@lru_cache(maxsize=4)
+def oov_table(width: int, seed: int = 0) -> numpy.ndarray:
+    """Vectors for unknown words, uniform in [-0.25, 0.25] as in the paper."""
+    return numpy.random.default_rng(seed).uniform(-0.25, 0.25, (OOV_ROWS, width)).astype("float32")
+
+
+def doc_vectors(docs: List[Doc], oov: numpy.ndarray) -> numpy.ndarray:
+    """The static vector of each token's lower-case form, or its fixed random vector when unknown."""
+    vectors = docs[0].vocab.vectors
+    keys = numpy.asarray([t.lower for doc in docs for t in doc], dtype="uint64")
+    if vectors.shape[0] == 0:
+        raise ValueError(
+            "the pipeline has no word vectors: set [initialize.before_init] to spacy_mner.static_vectors.v1 "
+            "or [initialize] vectors to a pipeline with vectors"
+        )
+    rows = vectors.find(keys=keys)
+    rows = numpy.asarray(rows.get() if hasattr(rows, "get") else rows)
+    data = vectors.data.get() if hasattr(vectors.data, "get") else numpy.asarray(vectors.data)
+    out = data[numpy.maximum(rows, 0)]
+    missing = rows < 0
+    if missing.any():
+        out[missing] = oov[keys[missing] % OOV_ROWS]
+    return out
+
+
+def doc_image_word_ids(
+    docs: List[Doc], source: str, n_buckets: int, max_words: int
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """(ids, lengths): each doc's image words hashed into [2, n_buckets + 2), or one NO_IMAGE id."""
+    ids = numpy.zeros((len(docs), max_words), dtype="int64")
+    lengths = numpy.ones(len(docs), dtype="int64")
+    for i, doc in enumerate(docs):
+        words = image_words(doc, source)[:max_words]
+        if words:
+            ids[i, : len(words)] = [hash_string(w.lower()) % n_buckets + 2 for w in words]
+            lengths[i] = len(words)
+        else:
+            ids[i, 0] = NO_IMAGE
+    return ids, lengths

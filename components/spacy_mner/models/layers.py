@@ -1,0 +1,86 @@
+"""Torch layers of the paper's character feature extractor (Table 5): SineReLU, targeted dropout and the
+skip-connected character CNN. Imported only when a model is built, so `import spacy_mner` stays light.
+"""
+import torch
+from torch import nn
+
+
+class SineReLU(nn.Module):
+    """x for x > 0, eps * (sin x - cos x) otherwise (the paper's eq. 12): no dead units."""
+
+    def __init__(self, epsilon: float = 0.0025):
+        super().__init__()
+        self.epsilon = epsilon
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(x > 0, x, self.epsilon * (torch.sin(x) - torch.cos(x)))
+
+
+class TargetedDropout(nn.Module):
+    """Targeted dropout (Gomez et al. 2018) on activations.
+
+    In training, among the `target_rate` fraction of each sample's units with the smallest magnitude, each
+    is dropped with probability `drop_rate`; no rescaling, and the identity at prediction, as in the Keras
+    layer the paper used. A sample is the first dimension; its units are all the other dimensions.
+    """
+
+    def __init__(self, drop_rate: float = 0.25, target_rate: float = 0.4):
+        super().__init__()
+        self.drop_rate = drop_rate
+        self.target_rate = target_rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.drop_rate == 0 or self.target_rate == 0 or x.shape[0] == 0:
+            return x
+        flat = x.reshape(x.shape[0], -1)
+        k = max(1, int(self.target_rate * flat.shape[1]))
+        threshold = flat.abs().kthvalue(k, dim=1, keepdim=True).values
+        targeted = flat.abs() <= threshold
+        dropped = targeted & (torch.rand_like(flat) < self.drop_rate)
+        return (flat * (~dropped)).reshape(x.shape)
+
+
+class SameConv1d(nn.Conv1d):
+    """A Conv1d whose output keeps the input length; even kernels pad one more on the right (as Keras)."""
+
+    def __init__(self, n_in: int, n_out: int, kernel: int):
+        super().__init__(n_in, n_out, kernel)
+        self.pads = ((kernel - 1) // 2, kernel // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(nn.functional.pad(x, self.pads))
+
+
+class CharCNN(nn.Module):
+    """The character feature extractor of Table 5, one token at a time.
+
+    Interpretations (the table leaves these open):
+    - each token is `max_chars` (40) characters, cut or padded, embedded in 40 dims (uniform +-0.25);
+    - convolutions use 'same' padding and no activation of their own (Keras' Conv1D default);
+    - the skip concatenations (10: 8+9, 12: 6+11, 14: 4+13) join along the character axis, since the channel
+      counts of each pair match: the output is 16 channels x 40 positions;
+    - `regularize` turns layers 15-17 (targeted dropout, SineReLU, 16-group normalisation) on or off
+      (the paper's Table 10 ablation); the token vector is the flattened 16 x 40 map (640 dims).
+    """
+
+    def __init__(self, n_chars: int, max_chars: int = 40, width: int = 40, regularize: bool = True):
+        super().__init__()
+        if max_chars % 8:
+            raise ValueError(f"max_chars must be a multiple of 8 (three poolings of 2), not {max_chars}")
+        self.embed = nn.Embedding(n_chars, width, padding_idx=0)
+        nn.init.uniform_(self.embed.weight, -0.25, 0.25)
+        self.conv3, self.conv5, self.conv7 = SameConv1d(width, 16, 2), SameConv1d(16, 32, 3), SameConv1d(32, 64, 4)
+        self.conv9, self.conv11, self.conv13 = SameConv1d(64, 64, 4), SameConv1d(64, 32, 3), SameConv1d(32, 16, 2)
+        self.pool = nn.MaxPool1d(2)
+        self.regularize = nn.Sequential(TargetedDropout(), SineReLU(), nn.GroupNorm(16, 16)) if regularize else nn.Identity()
+        self.width = 16 * max_chars
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        x = self.embed(chars).transpose(1, 2)  # (tokens, width, max_chars)
+        x4 = self.pool(self.conv3(x))
+        x6 = self.pool(self.conv5(x4))
+        x8 = self.pool(self.conv7(x6))
+        x10 = torch.cat([x8, self.conv9(x8)], dim=2)
+        x12 = torch.cat([x6, self.conv11(x10)], dim=2)
+        x14 = torch.cat([x4, self.conv13(x12)], dim=2)
+        return self.regularize(x14).flatten(1)

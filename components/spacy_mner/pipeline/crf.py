@@ -1,0 +1,104 @@
+"""The linear-chain CRF output layer: thinc parameters, pytorch-crf's algorithms.
+
+The transition scores are thinc parameters (so spaCy's optimizer, parameter averaging and serialisation
+handle them like any weight); each call copies them into a cached `torchcrf.CRF` to compute the negative
+log-likelihood and its gradients, or the Viterbi path. Tags follow the layout O, B-L1, I-L1, B-L2, ...;
+transitions into I-X from anything but B-X / I-X, and I-X at the start, get a score of -10000, so no
+decoded sequence is ever invalid.
+"""
+from typing import List, Sequence, Tuple
+
+import numpy
+from thinc.api import Model, torch2xp, xp2torch
+from thinc.types import Floats1d, Floats2d
+
+FORBIDDEN = -10000.0
+
+
+def bio_tags(labels: Sequence[str]) -> List[str]:
+    return ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
+
+
+def transition_mask(n_tags: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """(start, transitions) additive masks: 0 where allowed, FORBIDDEN where the BIO scheme forbids."""
+    start = numpy.zeros(n_tags, dtype="float32")
+    trans = numpy.zeros((n_tags, n_tags), dtype="float32")
+    for inside in range(2, n_tags, 2):  # I-X; B-X is inside - 1
+        start[inside] = FORBIDDEN
+        trans[:, inside] = FORBIDDEN
+        trans[inside - 1, inside] = trans[inside, inside] = 0.0
+    return start, trans
+
+
+def crf_layer() -> Model[Floats2d, Floats2d]:
+    """Identity on tag scores; holds the CRF's start, end and transition scores (sized at initialize)."""
+
+    def init(model: Model, X=None, Y=None) -> None:
+        n = model.get_dim("nO")
+        rng = numpy.random.default_rng(0)
+        for name, shape in (("start", (n,)), ("end", (n,)), ("transitions", (n, n))):
+            model.set_param(name, model.ops.asarray(rng.uniform(-0.1, 0.1, shape).astype("float32")))
+
+    def forward(model: Model, scores: Floats2d, is_train: bool):
+        return scores, lambda d_scores: d_scores
+
+    return Model("crf", forward, init=init, dims={"nO": None}, params={"start": None, "end": None, "transitions": None})
+
+
+def _torch_crf(model: Model, device):
+    """A `torchcrf.CRF` loaded with the layer's current (masked) scores; cached per layer and device."""
+    import torch
+    from torchcrf import CRF
+
+    n = model.get_dim("nO")
+    key = ("torch_crf", str(device))
+    if key not in model.attrs:
+        model.attrs[key] = CRF(n, batch_first=True).to(device)
+    crf = model.attrs[key]
+    start_mask, trans_mask = (torch.as_tensor(m, device=device) for m in transition_mask(n))
+    with torch.no_grad():
+        crf.start_transitions.copy_(xp2torch(model.get_param("start")).to(device) + start_mask)
+        crf.end_transitions.copy_(xp2torch(model.get_param("end")).to(device))
+        crf.transitions.copy_(xp2torch(model.get_param("transitions")).to(device) + trans_mask)
+    crf.zero_grad()
+    return crf
+
+
+def _pad(scores, lengths: List[int]):
+    import torch
+    from torch.nn.utils.rnn import pad_sequence
+
+    padded = pad_sequence(torch.split(scores, lengths), batch_first=True)
+    mask = torch.arange(padded.shape[1], device=scores.device)[None, :] < torch.as_tensor(lengths, device=scores.device)[:, None]
+    return padded, mask
+
+
+def crf_loss(model: Model, scores: Floats2d, lengths: List[int], gold: List[List[int]]) -> Tuple[float, Floats2d]:
+    """Mean negative log-likelihood over the docs, and its gradient for the scores.
+
+    The gradients of the CRF's own scores are added to the layer (`inc_grad`), ready for `finish_update`.
+    `lengths` and `gold` cover the docs that have tokens.
+    """
+    import torch
+    from torch.nn.utils.rnn import pad_sequence
+
+    scores_t = xp2torch(scores, requires_grad=True)
+    crf = _torch_crf(model, scores_t.device)
+    padded, mask = _pad(scores_t, lengths)
+    tags = pad_sequence([torch.as_tensor(g, dtype=torch.long) for g in gold], batch_first=True).to(scores_t.device)
+    loss = -crf(padded, tags, mask=mask, reduction="sum") / len(lengths)
+    loss.backward()
+    for name, param in (("start", crf.start_transitions), ("end", crf.end_transitions), ("transitions", crf.transitions)):
+        model.inc_grad(name, torch2xp(param.grad))
+    return loss.item(), torch2xp(scores_t.grad)
+
+
+def crf_decode(model: Model, scores: Floats2d, lengths: List[int]) -> List[List[int]]:
+    """The highest-scoring valid tag sequence of each doc (docs with tokens only)."""
+    import torch
+
+    with torch.no_grad():
+        scores_t = xp2torch(scores)
+        crf = _torch_crf(model, scores_t.device)
+        padded, mask = _pad(scores_t, lengths)
+        return crf.decode(padded, mask=mask)

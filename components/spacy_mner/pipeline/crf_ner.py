@@ -1,0 +1,149 @@
+"""`crf_ner`: a trainable entity recognizer whose output layer is a linear-chain CRF.
+
+spaCy's own `ner` hosts only transition-based models, so the paper's BiLSTM-CRF (CWI) and BERT-CRF (MSB)
+need a component of their own. Any architecture that maps `List[Doc]` to one row of tag scores per token
+(docs concatenated) and names its last layer `output_layer` fits; the component sizes that layer from the
+labels it finds at initialize, trains with the CRF's negative log-likelihood (or per-token softmax
+cross-entropy when `use_crf` is off, the paper's no-CRF variants), decodes with Viterbi, and sets
+`doc.ents`. Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents_p/r/f and
+ents_per_type as for any NER component.
+"""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy
+from spacy import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples
+from spacy.vocab import Vocab
+from thinc.api import Model, Optimizer, chain
+from thinc.types import Floats2d
+
+from ..corpus.twitter import bio_spans
+from .crf import bio_tags, crf_decode, crf_layer, crf_loss
+
+DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
+
+
+@Language.factory(
+    "crf_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={"model": DEFAULT_MODEL, "use_crf": True, "scorer": {"@scorers": "spacy.ner_scorer.v1"}},
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_crf_ner(nlp: Language, name: str, model: Model, use_crf: bool, scorer: Optional[Callable]) -> "CRFEntityRecognizer":
+    return CRFEntityRecognizer(nlp.vocab, model, name, use_crf=use_crf, scorer=scorer)
+
+
+class CRFEntityRecognizer(TrainablePipe):
+    """Tag scores from `model`, then a CRF (or softmax) over BIO tags; sets `doc.ents`."""
+
+    def __init__(self, vocab: Vocab, model: Model, name: str = "ner", *, use_crf: bool = True, scorer: Optional[Callable] = None):
+        self.vocab = vocab
+        self.name = name
+        self.model = chain(model, crf_layer()) if use_crf else model
+        self.model.set_ref("scorer", model)
+        self.cfg: Dict = {"labels": [], "use_crf": use_crf}
+        self.scorer = scorer
+
+    @property
+    def labels(self) -> List[str]:
+        return list(self.cfg["labels"])
+
+    @property
+    def tags(self) -> List[str]:
+        return bio_tags(self.labels)
+
+    @property
+    def _crf(self) -> Optional[Model]:
+        return self.model.layers[-1] if self.cfg["use_crf"] else None
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None, labels: Optional[List[str]] = None) -> None:
+        """Infer the labels from the training data (unless given) and size the output layers."""
+        validate_examples(get_examples(), "CRFEntityRecognizer.initialize")
+        if labels is None:
+            labels = sorted({ent.label_ for eg in get_examples() for ent in eg.reference.ents})
+        if not labels:
+            raise ValueError(f"[{self.name}] the training data has no entities: nothing to learn")
+        self.cfg["labels"] = list(labels)
+        scorer = self.model.get_ref("scorer")
+        expected = scorer.attrs.get("vectors_width")
+        found = self.vocab.vectors.shape[1]
+        if expected is not None and expected != found:
+            raise ValueError(
+                f"[{self.name}] the model expects {expected}-dimensional word vectors but the pipeline's are "
+                f"{found}-dimensional: set the architecture's vectors_width to {found}"
+            )
+        n_tags = len(self.tags)
+        scorer.get_ref("output_layer").set_dim("nO", n_tags)
+        if self._crf is not None:
+            self._crf.set_dim("nO", n_tags)
+        sample = [eg.predicted for eg in islice(get_examples(), 16)]
+        self.model.initialize(X=sample)
+
+    def predict(self, docs: Iterable[Doc]) -> List[List[int]]:
+        docs = list(docs)
+        lengths = [len(doc) for doc in docs if len(doc)]
+        if not lengths:
+            return [[] for _ in docs]
+        scores = self.model.predict(docs)
+        if self._crf is not None:
+            paths = iter(crf_decode(self._crf, scores, lengths))
+        else:
+            best = self.model.ops.to_numpy(scores.argmax(axis=1)).tolist()
+            starts = numpy.cumsum([0] + lengths)
+            paths = iter(best[s:e] for s, e in zip(starts[:-1], starts[1:]))
+        return [next(paths) if len(doc) else [] for doc in docs]
+
+    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[List[int]]) -> None:
+        tags = self.tags
+        for doc, ids in zip(docs, tag_ids):
+            names = [tags[i] for i in ids]
+            doc.set_ents([Span(doc, s, e, label=label) for s, e, label in bio_spans(names)], default="outside")
+
+    def _gold(self, example: Example) -> List[int]:
+        """Gold tag ids of the predicted tokens; tokens the gold does not align to count as O."""
+        index = {tag: i for i, tag in enumerate(self.tags)}
+        ids = []
+        for biluo in example.get_aligned_ner():
+            if biluo in (None, "", "-", "O"):
+                ids.append(0)
+                continue
+            prefix, label = biluo.split("-", 1)
+            ids.append(index.get(f"{'B' if prefix in 'BU' else 'I'}-{label}", 0))
+        return ids
+
+    def get_loss(self, examples: Iterable[Example], scores: Floats2d):
+        """Loss and gradient for the scores; with the CRF, also adds the CRF's own gradients."""
+        examples = [eg for eg in examples if len(eg.predicted)]
+        lengths = [len(eg.predicted) for eg in examples]
+        gold = [self._gold(eg) for eg in examples]
+        if not lengths:
+            return 0.0, scores
+        if self._crf is not None:
+            return crf_loss(self._crf, scores, lengths, gold)
+        truth = self.model.ops.asarray1i([i for g in gold for i in g])
+        probs = self.model.ops.softmax(scores)
+        d_scores = probs.copy()
+        d_scores[self.model.ops.xp.arange(len(truth)), truth] -= 1
+        loss = -self.model.ops.xp.log(probs[self.model.ops.xp.arange(len(truth)), truth] + 1e-9).sum()
+        return float(loss) / len(lengths), d_scores / len(lengths)
+
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None, losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "CRFEntityRecognizer.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def add_label(self, label: str) -> int:
+        raise NotImplementedError(f"[{self.name}] labels are inferred from the training data at initialize")

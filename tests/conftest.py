@@ -1,0 +1,50 @@
+"""Shared test set-up: no hub downloads, small pipelines built in code, the bundled sample corpus."""
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "corpus" / "sample"
+TWITTER = ROOT.parent / "shared" / "data" / "twitter2015"
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def twitter_dir() -> Path:
+    if not (TWITTER / "train.txt").is_file():
+        pytest.skip(f"Twitter-2015 not found at {TWITTER} (the benchmark data lives in ../shared/data)")
+    return TWITTER
+
+
+@pytest.fixture(scope="session")
+def small_vectors():
+    """The real GloVe 50d + en_core_web_md 300d table, cut to the 5000 most frequent words (built once)."""
+    from spacy_mner.models.vectors import build_vectors
+
+    return build_vectors(["glove-6b-50d", "en_core_web_md"], max_rows=5000)
+
+
+@pytest.fixture
+def make_nlp(small_vectors):
+    """A blank English pipeline with the small vectors and a `crf_ner` named "ner" over a small CWI."""
+    import spacy
+    from spacy.vectors import Vectors
+
+    def make(use_crf: bool = True, **model):
+        callback = {"@callbacks": "spacy_mner.multimodal_evaluate.v1"}
+        nlp = spacy.blank("en", config={"nlp": {"after_pipeline_creation": callback}})
+        words, table = small_vectors
+        nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
+        settings = {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0, **model}
+        nlp.add_pipe("crf_ner", name="ner", config={"model": settings, "use_crf": use_crf})
+        return nlp
+
+    return make

@@ -1,0 +1,101 @@
+"""The Twitter-2015 reader: faithful tokens and entities, and clear errors for malformed files."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
+
+from spacy_mner.corpus.convert import convert, corpus_stats, read_corpus
+from spacy_mner.corpus.twitter import CorpusFormatError, bio_spans, read_captions, read_posts
+
+
+def write(tmp_path: Path, text: str, name: str = "posts.txt", encoding: str = "utf8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_last_post_without_trailing_blank_line_is_read(tmp_path):
+    path = write(tmp_path, "IMGID:a1\nHi\tO\nBob\tB-PER\n\nIMGID:a2\nParis\tB-LOC\nrocks\tO")
+    posts = list(read_posts(path))
+    assert [p.image_id for p in posts] == ["a1", "a2"]
+    assert posts[1].words == ["Paris", "rocks"]
+
+
+def test_no_break_space_token_survives(tmp_path):
+    path = write(tmp_path, "IMGID:a1\nNew\tB-LOC\n\u00a0\tO\nYork\tB-LOC\n")
+    doc = read_corpus(path, Vocab())[0]
+    assert [t.text for t in doc] == ["New", "\u00a0", "York"]
+    assert [(e.text, e.label_) for e in doc.ents] == [("New", "LOC"), ("York", "LOC")]
+
+
+def test_orphan_inside_tag_starts_an_entity():
+    tags = ["B-LOC", "O", "I-LOC", "I-LOC", "I-PER", "B-ORG", "I-ORG"]
+    assert bio_spans(tags) == [(0, 1, "LOC"), (2, 4, "LOC"), (4, 5, "PER"), (5, 7, "ORG")]
+
+
+@pytest.mark.parametrize(
+    "text,line,message",
+    [
+        ("IMGID:a1\nHi O\n", 2, "no tab"),
+        ("IMGID:a1\nHi\tB-FOO\n", 2, "unknown tag"),
+        ("IMGID:a1\nHi\tO\n\nIMGID:a2\n\nIMGID:a3\nx\tO\n", 4, "no tokens"),
+        ("IMGID:a1\n\tO\n", 2, "empty token"),
+    ],
+)
+def test_malformed_lines_name_file_and_line(tmp_path, text, line, message):
+    path = write(tmp_path, text)
+    with pytest.raises(CorpusFormatError, match=f"{path.name}, line {line}: .*{message}"):
+        list(read_posts(path))
+
+
+def test_empty_and_wrongly_encoded_files(tmp_path):
+    with pytest.raises(CorpusFormatError, match="empty"):
+        list(read_posts(write(tmp_path, "\n\n")))
+    latin = write(tmp_path, "IMGID:a1\nHi\tO\nCaf\u00e9\tB-ORG\n", name="latin.txt", encoding="latin-1")
+    with pytest.raises(CorpusFormatError, match="latin.txt, line 3: not UTF-8"):
+        list(read_posts(latin))
+    with pytest.raises(CorpusFormatError, match="no such file"):
+        list(read_posts(tmp_path / "missing.txt"))
+
+
+def test_docbin_keeps_image_path_and_caption(sample_dir, tmp_path):
+    out = tmp_path / "train.spacy"
+    stats = convert(sample_dir / "train.txt", out, images=sample_dir / "images", captions=sample_dir / "captions.txt")
+    docs = list(DocBin().from_disk(out).get_docs(Vocab()))
+    assert len(docs) == stats.posts == 120
+    with_image = [d for d in docs if d._.image]
+    assert len(with_image) == stats.with_image > 0
+    assert all(Path(d._.image).is_file() for d in with_image)
+    assert sum(d._.image_caption is not None for d in docs) == stats.with_caption > 0
+    assert all(d._.image_id for d in docs)
+    assert sum(len(d.ents) for d in docs) == sum(stats.entities.values())
+
+
+def test_convert_cli_reports_and_fails_clearly(sample_dir, tmp_path):
+    cmd = [sys.executable, "-m", "spacy_mner", "convert"]
+    ok = subprocess.run(cmd + [str(sample_dir / "dev.txt"), str(tmp_path / "dev.spacy")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "posts 30" in ok.stdout and "PER" in ok.stdout
+    bad = write(tmp_path, "IMGID:a1\nHi\tX-PER\n", name="bad.txt")
+    failed = subprocess.run(cmd + [str(bad), str(tmp_path / "bad.spacy")], capture_output=True, text=True)
+    assert failed.returncode == 1
+    assert "bad.txt, line 2" in failed.stderr and "Traceback" not in failed.stderr
+    assert not (tmp_path / "bad.spacy").exists()
+
+
+def test_twitter2015_counts(twitter_dir):
+    """The benchmark as SOURCES.md counts it, orphan I- tags counted as entity starts."""
+    expected = {
+        "train.txt": (4000, 64439, {"PER": 2285, "LOC": 2135, "ORG": 957, "OTHER": 975}),
+        "valid.txt": (1000, 16178, {"PER": 567, "LOC": 543, "ORG": 251, "OTHER": 233}),
+        "test.txt": (3257, 52822, {"PER": 1873, "LOC": 1720, "ORG": 860, "OTHER": 754}),
+    }
+    captions = twitter_dir / "captions_blip2.txt"
+    assert len(read_captions(captions)) > 8000
+    for name, (posts, tokens, entities) in expected.items():
+        stats = corpus_stats(read_corpus(twitter_dir / name, Vocab(), captions=captions))
+        assert (stats.posts, stats.tokens, dict(stats.entities)) == (posts, tokens, entities)
+        assert stats.with_caption == posts

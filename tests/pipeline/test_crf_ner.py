@@ -1,0 +1,95 @@
+"""The `crf_ner` component over a small CWI built in code: valid paths, learning, save/load, edge posts."""
+import numpy
+import pytest
+import spacy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import NumpyOps
+
+from spacy_mner.pipeline.crf import bio_tags, crf_decode, crf_layer
+
+POSTS = [
+    (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
+    (["@NASA", "launches", "from", "Florida", "!"], ["B-ORG", "O", "O", "B-LOC", "O"]),
+    (["Watching", "the", "World", "Cup", "with", "Ana", "Silva"], ["O", "O", "B-OTHER", "I-OTHER", "O", "B-PER", "I-PER"]),
+    (["New", "York", "Knicks", "lose", "again"], ["B-ORG", "I-ORG", "I-ORG", "O", "O"]),
+    (["lol", "no", "way"], ["O", "O", "O"]),
+]
+
+
+def examples(nlp):
+    out = []
+    for words, tags in POSTS:
+        ref = Doc(nlp.vocab, words=words, ents=tags)
+        out.append(Example(Doc(nlp.vocab, words=words), ref))
+    return out
+
+
+def train(nlp, steps: int = 40):
+    egs = examples(nlp)
+    optimizer = nlp.initialize(lambda: egs)
+    for _ in range(steps):
+        nlp.update(egs, sgd=optimizer)
+    return egs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_labels=st.integers(1, 4),
+    lengths=st.lists(st.integers(1, 12), min_size=1, max_size=5),
+    seed=st.integers(0, 2**16),
+)
+def test_crf_never_decodes_an_invalid_sequence(n_labels, lengths, seed):
+    tags = bio_tags([f"L{i}" for i in range(n_labels)])
+    layer = crf_layer()
+    layer.set_dim("nO", len(tags))
+    layer.initialize()
+    rng = numpy.random.default_rng(seed)
+    # scores that push hard for I- tags everywhere
+    scores = rng.normal(0, 3, (sum(lengths), len(tags))).astype("float32")
+    scores[:, 2::2] += 20
+    for path in crf_decode(layer, scores, lengths):
+        names = [tags[i] for i in path]
+        for prev, cur in zip(["O"] + names, names):
+            if cur.startswith("I-"):
+                assert prev in (f"B-{cur[2:]}", cur), names
+
+
+@pytest.mark.parametrize("use_crf", [True, False])
+def test_learns_a_few_posts_perfectly(make_nlp, use_crf):
+    nlp = make_nlp(use_crf=use_crf)
+    egs = train(nlp, steps=40)
+    assert nlp.get_pipe("ner").labels == ["LOC", "ORG", "OTHER", "PER"]
+    scores = nlp.evaluate(egs)
+    assert scores["ents_f"] == 1.0, scores["ents_per_type"]
+
+
+def test_save_load_and_pipe_give_identical_predictions(make_nlp, tmp_path):
+    nlp = make_nlp()
+    train(nlp, steps=10)
+    texts = ["Obama visits Paris today", "watching the World Cup with @NASA in Florida", "nothing here"]
+    expected = [[(e.start, e.end, e.label_) for e in nlp(t).ents] for t in texts]
+    assert [[(e.start, e.end, e.label_) for e in d.ents] for d in nlp.pipe(texts, batch_size=2)] == expected
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    assert [[(e.start, e.end, e.label_) for e in loaded(t).ents] for t in texts] == expected
+    scores_a = nlp.get_pipe("ner").model.predict([nlp.make_doc(texts[1])])
+    scores_b = loaded.get_pipe("ner").model.predict([loaded.make_doc(texts[1])])
+    numpy.testing.assert_allclose(scores_a, scores_b, rtol=1e-5, atol=1e-6)
+
+
+def test_edge_posts(make_nlp):
+    nlp = make_nlp()
+    train(nlp, steps=2)
+    long_post = " ".join(["Paris"] * 2000)
+    docs = list(nlp.pipe(["", "Paris", long_post, "😂😂🔥 🙏"]))
+    assert len(docs[0]) == 0 and docs[0].ents == ()
+    assert len(docs[1]) == 1
+    assert len(docs[2]) == 2000 and all(t.ent_iob_ in ("B", "I", "O") for t in docs[2])
+    assert len(docs[3]) >= 2
+    # a batch of only empty posts, and training on one
+    assert list(nlp.pipe(["", ""]))[0].ents == ()
+    empty = Example(Doc(nlp.vocab, words=[]), Doc(nlp.vocab, words=[]))
+    assert nlp.update([empty])["ner"] == 0.0
