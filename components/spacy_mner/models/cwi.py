@@ -29,33 +29,27 @@ from .featurize import doc_char_ids, doc_image_word_ids, doc_vectors, oov_table
 def _build_torch_net(**settings):
     import torch
     from torch import nn
-    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
+    from torch.nn.utils.rnn import pad_sequence
 
-    from .layers import CharCNN
+    from .layers import CharCNN, LastStateLSTM, PaddedBiLSTM
 
     class CWINet(nn.Module):
         def __init__(self, *, vectors_width, n_chars, max_chars, char_regularizers, image_buckets,
                      use_chars, use_words, use_image, attention, dropout):
             super().__init__()
             self.chars = CharCNN(n_chars, max_chars, regularize=char_regularizers) if use_chars else None
-            self.words = nn.LSTM(vectors_width, 100, batch_first=True, bidirectional=True) if use_words else None
+            self.words = PaddedBiLSTM(vectors_width, 100) if use_words else None
             if use_image:
                 self.image_embed = nn.Embedding(image_buckets + 2, 50, padding_idx=0)
-                self.image_lstm = nn.LSTM(50, 50, batch_first=True)
+                self.image_lstm = LastStateLSTM(50, 50, batch_first=True)
             self.use_image = use_image
             width = (self.chars.width if use_chars else 0) + (200 if use_words else 0) + (50 if use_image else 0)
             if width == 0:
                 raise ValueError("CWI needs at least one of use_chars, use_words, use_image")
             self.dropout = nn.Dropout(dropout)
-            self.fusion = nn.LSTM(width, 100, batch_first=True, bidirectional=True)
+            self.fusion = PaddedBiLSTM(width, 100)
             self.attention = nn.Linear(200, 200) if attention else None
             self.width = 400 if attention else 200
-
-        @staticmethod
-        def _run_lstm(lstm, padded, lengths):
-            packed = pack_padded_sequence(padded, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, (h, _) = lstm(packed)
-            return pad_packed_sequence(out, batch_first=True, total_length=padded.shape[1])[0], h
 
         def forward(self, chars, vectors, image_ids, image_lengths, lengths):
             split = lambda x: pad_sequence(torch.split(x, lengths.tolist()), batch_first=True)  # noqa: E731
@@ -64,11 +58,11 @@ def _build_torch_net(**settings):
             if self.chars is not None:
                 parts.append(split(self.chars(chars)))
             if self.words is not None:
-                parts.append(self._run_lstm(self.words, split(vectors), lengths)[0])
+                parts.append(self.words(split(vectors), lengths))
             if self.use_image:
-                _, h = self._run_lstm(self.image_lstm, self.image_embed(image_ids), image_lengths)
-                parts.append(h[-1][:, None, :].expand(-1, mask.shape[1], -1))
-            fused, _ = self._run_lstm(self.fusion, self.dropout(torch.cat(parts, dim=-1)), lengths)
+                image = self.image_lstm(self.image_embed(image_ids), image_lengths)
+                parts.append(image[:, None, :].expand(-1, mask.shape[1], -1))
+            fused = self.fusion(self.dropout(torch.cat(parts, dim=-1)), lengths)
             if self.attention is not None:
                 u = torch.tanh(self.attention(fused))
                 scores = torch.einsum("btd,bsd->bts", fused, u).masked_fill(~mask[:, None, :], -1e4)

@@ -33,10 +33,20 @@ def oov_table(width: int, seed: int = 0) -> numpy.ndarray:
     return numpy.random.default_rng(seed).uniform(-0.25, 0.25, (OOV_ROWS, width)).astype("float32")
 
 
+@lru_cache(maxsize=200_000)
+def vector_key(word: str) -> int:
+    """The vectors-table key of a word: lower-cased, and a hashtag or mention without its # or @
+    (`#Blackhawks` reads the vector of `blackhawks`; the character CNN still sees the sign)."""
+    word = word.lower()
+    if len(word) > 1 and word[0] in "#@":
+        word = word[1:]
+    return hash_string(word)
+
+
 def doc_vectors(docs: List[Doc], oov: numpy.ndarray) -> numpy.ndarray:
-    """The static vector of each token's lower-case form, or its fixed random vector when unknown."""
+    """The static vector of each token (see `vector_key`), or its fixed random vector when unknown."""
     vectors = docs[0].vocab.vectors
-    keys = numpy.asarray([t.lower for doc in docs for t in doc], dtype="uint64")
+    keys = numpy.asarray([vector_key(t.text) for doc in docs for t in doc], dtype="uint64")
     if vectors.shape[0] == 0:
         raise ValueError(
             "the pipeline has no word vectors: set [initialize.before_init] to spacy_mner.static_vectors.v1 "

@@ -84,3 +84,35 @@ class CharCNN(nn.Module):
         x12 = torch.cat([x6, self.conv11(x10)], dim=2)
         x14 = torch.cat([x4, self.conv13(x12)], dim=2)
         return self.regularize(x14).flatten(1)
+
+
+def reverse_within_lengths(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(batch, max_len) indices that reverse each right-padded sequence in place (and undo it)."""
+    t = torch.arange(max_len, device=lengths.device)[None, :]
+    return torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+
+
+class PaddedBiLSTM(nn.Module):
+    """A bidirectional LSTM over right-padded sequences: two LSTMs, the backward one reading each sequence
+    reversed within its own length. Exact like packing, and several times faster on CPU, where packed
+    sequences leave oneDNN's fast LSTM kernel."""
+
+    def __init__(self, n_in: int, n_hidden: int):
+        super().__init__()
+        self.forward_lstm = nn.LSTM(n_in, n_hidden, batch_first=True)
+        self.backward_lstm = nn.LSTM(n_in, n_hidden, batch_first=True)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        index = reverse_within_lengths(lengths, x.shape[1])[..., None]
+        ahead, _ = self.forward_lstm(x)
+        back, _ = self.backward_lstm(x.gather(1, index.expand_as(x)))
+        back = back.gather(1, index.expand_as(back))
+        return torch.cat([ahead, back], dim=-1)
+
+
+class LastStateLSTM(nn.LSTM):
+    """A forward LSTM over right-padded sequences that returns each sequence's state at its last item."""
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        out, _ = super().forward(x)
+        return out[torch.arange(x.shape[0], device=x.device), lengths - 1]

@@ -1,0 +1,120 @@
+"""CWI's parts: the paper's layers, the features, the vectors, the switches, and seeded reproducibility."""
+import math
+
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.util import fix_random_seed
+
+from spacy_mner.models.featurize import doc_image_word_ids, vector_key
+from spacy_mner.models.layers import CharCNN, SineReLU, TargetedDropout
+from spacy_mner.models.vectors import build_vectors, make_static_vectors_callback
+
+
+def test_sine_relu():
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.7, 3.0])
+    expected = [0.0025 * (math.sin(v) - math.cos(v)) if v <= 0 else v for v in x.tolist()]
+    assert SineReLU(0.0025)(x).tolist() == pytest.approx(expected)
+
+
+def test_targeted_dropout_drops_only_small_units_and_only_in_training():
+    torch.manual_seed(0)
+    layer = TargetedDropout(drop_rate=1.0, target_rate=0.4)
+    x = torch.arange(1, 11, dtype=torch.float32).repeat(3, 1)
+    out = layer(x)
+    assert (out[:, :4] == 0).all() and torch.equal(out[:, 4:], x[:, 4:])
+    layer.eval()
+    assert torch.equal(layer(x), x)
+
+
+@pytest.mark.parametrize("regularize", [True, False])
+def test_char_cnn_shape(regularize):
+    cnn = CharCNN(n_chars=100, regularize=regularize)
+    out = cnn(torch.randint(0, 100, (7, 40)))
+    assert out.shape == (7, 640) == (7, cnn.width)
+
+
+def test_hashtags_and_mentions_read_the_word_vector():
+    assert vector_key("#Blackhawks") == vector_key("blackhawks") == vector_key("@BlackHawks")
+    assert vector_key("#") != vector_key("")
+
+
+def test_image_words_are_hashed_and_capped():
+    nlp = spacy.blank("en")
+    docs = [nlp.make_doc("a"), nlp.make_doc("b"), nlp.make_doc("c")]
+    docs[0]._.image_labels = [("tabby", 0.5), ("tiger_cat", 0.3)]
+    docs[1]._.image_caption = " ".join(["word"] * 50)
+    ids, lengths = doc_image_word_ids(docs, "auto", n_buckets=100, max_words=32)
+    assert lengths.tolist() == [3, 32, 1]
+    assert ids[2, 0] == 1 and (ids >= 0).all() and ids.max() < 102
+
+
+def test_static_vectors_from_packages_and_text_files(tmp_path):
+    words, table = build_vectors(["glove-6b-50d", "en_core_web_md"], max_rows=1000)
+    assert table.shape == (1000, 350) and words[:3] == ["the", ",", "."]
+    # GloVe's "the" and en_core_web_md's "the" are real vectors, not the uniform fill
+    assert numpy.abs(table[0]).max() > 0.25
+    path = tmp_path / "tiny.vec"
+    path.write_text("2 3\nrocket 0.1 0.2 0.3\nchelsea 0.4 0.5 0.6\n")
+    words, table = build_vectors([str(path), "glove-6b-50d"], max_rows=10)
+    assert words == ["rocket", "chelsea"] and table.shape == (2, 53)
+    assert table[0, :3].tolist() == pytest.approx([0.1, 0.2, 0.3])
+    nlp = make_static_vectors_callback(sources=[str(path)], max_rows=10)(spacy.blank("en"))
+    assert nlp.vocab.vectors.shape == (2, 3) and nlp.vocab.has_vector("chelsea")
+
+
+def test_vector_width_mismatch_is_a_clear_error(make_nlp):
+    nlp = make_nlp(vectors_width=500)
+    doc = Doc(nlp.vocab, words=["Paris"], ents=["B-LOC"])
+    with pytest.raises(ValueError, match="expects 500-dimensional word vectors but the pipeline's are 350"):
+        nlp.initialize(lambda: [Example(doc.copy(), doc)])
+
+
+@pytest.mark.parametrize(
+    "switches",
+    [{"attention": True}, {"use_chars": False}, {"use_words": False}, {"use_image": False}, {"char_regularizers": False}],
+)
+def test_ablation_switches_train_and_predict(make_nlp, switches):
+    nlp = make_nlp(**switches)
+    ref = Doc(nlp.vocab, words=["Obama", "in", "Paris"], ents=["B-PER", "O", "B-LOC"])
+    optimizer = nlp.initialize(lambda: [Example(Doc(nlp.vocab, words=[t.text for t in ref]), ref)])
+    losses = nlp.update([Example(Doc(nlp.vocab, words=[t.text for t in ref]), ref)], sgd=optimizer)
+    assert losses["ner"] > 0
+    assert len(nlp("Obama in Paris")) == 3
+
+
+def test_same_seed_same_model(make_nlp):
+    def train_once():
+        fix_random_seed(0)
+        nlp = make_nlp(dropout=0.3)
+        refs = [Doc(nlp.vocab, words=w.split(), ents=t.split()) for w, t in
+                [("Obama in Paris", "B-PER O B-LOC"), ("go #Blackhawks", "O B-ORG")]]
+        egs = [Example(Doc(nlp.vocab, words=[t.text for t in r]), r) for r in refs]
+        optimizer = nlp.initialize(lambda: egs)
+        for _ in range(3):
+            nlp.update(egs, sgd=optimizer)
+        return nlp.get_pipe("ner").model.predict([nlp.make_doc("Obama loves the #Blackhawks in Paris")])
+
+    numpy.testing.assert_array_equal(train_once(), train_once())
+
+
+def test_padded_bilstm_equals_packed_bidirectional_lstm():
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from spacy_mner.models.layers import PaddedBiLSTM
+
+    torch.manual_seed(0)
+    ours = PaddedBiLSTM(5, 3)
+    packed = torch.nn.LSTM(5, 3, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for name, param in packed.named_parameters():
+            direction = "backward_lstm" if name.endswith("_reverse") else "forward_lstm"
+            param.copy_(ours.state_dict()[f"{direction}.{name.replace('_reverse', '')}"])
+    x, lengths = torch.randn(3, 6, 5), torch.tensor([6, 2, 4])
+    expected = packed(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[0]
+    expected = pad_packed_sequence(expected, batch_first=True, total_length=6)[0]
+    mask = torch.arange(6)[None, :] < lengths[:, None]
+    torch.testing.assert_close(ours(x, lengths)[mask], expected[mask])

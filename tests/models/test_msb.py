@@ -1,0 +1,244 @@
+"""MSB over a tiny BERT built in code (no download): windows, learning, save/load offline, edge posts."""
+import shutil
+from pathlib import Path
+from typing import List
+
+import numpy
+import pytest
+import spacy
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spacy.tokens import Doc
+from spacy.training import Example
+from transformers import BertConfig, BertModel, BertTokenizerFast
+
+from spacy_mner.models.msb import build_msb, featurize
+from spacy_mner.models.wordpieces import Specials, assign_windows, build_windows, plan_windows
+
+POSTS = [
+    (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
+    (["@NASA", "launches", "from", "Florida", "!"], ["B-ORG", "O", "O", "B-LOC", "O"]),
+    (
+        ["Watching", "the", "World", "Cup", "with", "Ana", "Silva"],
+        ["O", "O", "B-OTHER", "I-OTHER", "O", "B-PER", "I-PER"],
+    ),
+    (["New", "York", "Knicks", "lose", "again"], ["B-ORG", "I-ORG", "I-ORG", "O", "O"]),
+    (["lol", "no", "way"], ["O", "O", "O"]),
+]
+IMAGE_LABELS = [[("dog", 0.9), ("golden_retriever", 0.05)], [("space_shuttle", 0.8)], None, [], None]
+# "knicks", "launches", "watching" and "retriever" come out as several wordpieces
+WORDS = (
+    "obama visits paris today @ nasa launch ##es from florida ! watch ##ing the world cup with ana silva "
+    "new york knick ##s lose again lol no way dog golden retrieve ##r space shuttle beach cat"
+).split()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny tensors run fastest on one thread, which also avoids OpenMP spin-waits when the cores are busy."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide BERT and its WordPiece tokenizer, saved like a Hugging Face model folder."""
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS) + "\n", encoding="utf8")
+    BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def tiny_copy(tiny_bert, tmp_path) -> Path:
+    """A private copy of the tiny model folder, for a test that deletes it."""
+    return Path(shutil.copytree(tiny_bert, tmp_path / "tiny-bert"))
+
+
+def make_nlp(folder: Path, use_crf: bool = True, **model):
+    callback = {"@callbacks": "spacy_mner.multimodal_evaluate.v1"}
+    nlp = spacy.blank("en", config={"nlp": {"after_pipeline_creation": callback}})
+    architecture = {"@architectures": "spacy_mner.MSB.v1", "name": str(folder), **model}
+    nlp.add_pipe("crf_ner", name="ner", config={"model": architecture, "use_crf": use_crf})
+    return nlp
+
+
+def examples(nlp) -> List[Example]:
+    out = []
+    for (words, tags), labels in zip(POSTS, IMAGE_LABELS):
+        predicted = Doc(nlp.vocab, words=words)
+        predicted._.image_labels = labels
+        out.append(Example(predicted, Doc(nlp.vocab, words=words, ents=tags)))
+    return out
+
+
+def train(nlp, steps: int) -> List[Example]:
+    egs = examples(nlp)
+    optimizer = nlp.initialize(lambda: egs)
+    for _ in range(steps):
+        nlp.update(egs, sgd=optimizer)
+    return egs
+
+
+def tiny_model(folder: Path, nO: int = 5, **architecture):
+    model = build_msb(name=str(folder), nO=nO, **architecture)
+    model.initialize()
+    return model
+
+
+def post(vocab, words: List[str], labels=None) -> Doc:
+    doc = Doc(vocab, words=words)
+    doc._.image_labels = labels
+    return doc
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 6), min_size=1, max_size=80),
+    budget=st.integers(6, 40),
+    overlap=st.integers(0, 20),
+)
+def test_windows_cover_every_token_exactly_once(counts, budget, overlap):
+    step = max(1, budget - overlap)
+    windows = plan_windows(counts, budget, step)
+    owner = assign_windows(counts, windows)
+    assert windows[0][0] == 0 and windows[-1][1] == len(counts)
+    for (start, end), (next_start, _) in zip(windows, windows[1:]):
+        assert start < next_start <= end  # progress, and no token falls between two windows
+    for start, end in windows:
+        assert 0 < sum(counts[start:end]) <= budget
+    # one owner per token, and the owner holds it
+    assert len(owner) == len(counts)
+    for t, w in enumerate(owner):
+        assert windows[w][0] <= t < windows[w][1]
+
+
+@pytest.mark.parametrize("pooling", ["first", "mean"])
+def test_window_batch_reads_each_token_from_one_window(pooling):
+    rng = numpy.random.default_rng(0)
+    specials = Specials(cls=2, sep=3, pad=0, unk=1)
+    posts = [[[int(i) for i in rng.integers(5, 50, rng.integers(1, 4))] for _ in range(n)] for n in (600, 3, 40)]
+    posts[1][1] = list(range(5, 105))  # a token (a long URL, say) longer than a window keeps its first pieces
+    images = [[7, 8, 9], [], list(range(10, 60))]  # the last one is cut to half a window
+    batch = build_windows(posts, images, specials, window=32, stride=24, pooling=pooling)
+    n_tokens = sum(len(p) for p in posts)
+    assert batch.n_tokens == n_tokens and batch.input_ids.shape[1] <= 32
+    assert sorted(set(batch.token_index.tolist())) == list(range(n_tokens))
+    length = batch.input_ids.shape[1]
+    rows_of = {}
+    for token, flat in zip(batch.token_index.tolist(), batch.piece_index.tolist()):
+        rows_of.setdefault(token, set()).add(flat // length)
+    assert all(len(rows) == 1 for rows in rows_of.values())  # exactly one window per token
+    read = [[token[:30] for token in doc] for doc in posts]  # [CLS] and [SEP] leave 30 of 32 for the post
+    flat_pieces = [p for doc in read for token in doc for p in (token[:1] if pooling == "first" else token)]
+    assert batch.input_ids.reshape(-1)[batch.piece_index].tolist() == flat_pieces
+    if pooling == "first":
+        assert batch.token_index.tolist() == list(range(n_tokens))
+    # every window: [CLS] post [SEP] image [SEP], types 0 then 1; the image repeated in every window
+    for ids, types, mask in zip(batch.input_ids, batch.token_type_ids, batch.attention_mask):
+        row = ids[mask == 1].tolist()
+        assert row[0] == specials.cls and row[-1] == specials.sep
+        n_image = int(types.sum())  # the image pieces and the last [SEP]
+        image = row[len(row) - n_image : -1] if n_image else []
+        assert image in ([7, 8, 9], [], list(range(10, 24))) and len(row) <= 32
+
+
+def test_long_post_gives_one_row_per_token(tiny_bert):
+    vocab = spacy.blank("en").vocab
+    model = tiny_model(tiny_bert, window=32, stride=24)
+    long_post = post(vocab, ["Paris", "Knicks", "lol", "watching"] * 150, [("dog", 0.9)])
+    short = post(vocab, ["Obama", "visits", "Paris"])
+    scores = model.predict([long_post, post(vocab, []), short])
+    assert scores.shape == (600 + 3, 5)
+    # windows hold whole tokens, so the short post reads the same alone as next to the long one
+    numpy.testing.assert_allclose(model.predict([short]), scores[600:], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("use_crf,pooling", [(True, "first"), (False, "mean")])
+def test_learns_a_few_posts_perfectly(tiny_bert, use_crf, pooling):
+    nlp = make_nlp(tiny_bert, use_crf=use_crf, pooling=pooling)
+    egs = train(nlp, steps=40)
+    assert nlp.get_pipe("ner").labels == ["LOC", "ORG", "OTHER", "PER"]
+    scores = nlp.evaluate(egs)
+    assert scores["ents_f"] == 1.0, scores["ents_per_type"]
+
+
+def test_save_load_offline_after_the_model_folder_is_gone(tiny_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    nlp = make_nlp(tiny_copy, n_layers=1, window=16, stride=12)
+    train(nlp, steps=5)
+    texts = ["Obama visits Paris today", "watching the World Cup with @NASA in Florida " * 4, "lol 😂"]
+    expected = [[(e.start, e.end, e.label_) for e in nlp(t).ents] for t in texts]
+    scores = nlp.get_pipe("ner").model.predict([nlp.make_doc(t) for t in texts])
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(tiny_copy)
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert [[(e.start, e.end, e.label_) for e in loaded(t).ents] for t in texts] == expected
+    loaded_scores = loaded.get_pipe("ner").model.predict([loaded.make_doc(t) for t in texts])
+    numpy.testing.assert_array_equal(loaded_scores, scores)
+    shim = loaded.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]
+    assert len(shim._model.encoder.encoder.layer) == 1  # rebuilt from the stored (cut) config
+
+
+def test_edge_posts(tiny_bert):
+    nlp = make_nlp(tiny_bert)
+    train(nlp, steps=2)
+    model = nlp.get_pipe("ner").model.get_ref("scorer")
+    tokenizer = model.get_ref("encoder").shims[0].tokenizer
+    many_labels = [(f"dog{i}", 0.01) for i in range(50)]
+    docs = [
+        post(nlp.vocab, ["Obama", "visits", "Paris"]),  # no image words
+        post(nlp.vocab, ["Obama", "visits", "Paris"], many_labels),  # 50 image words: the first 32 are read
+        nlp.make_doc("😂😂🔥 🙏"),  # only emoji: every token is [UNK]
+        nlp.make_doc("lol  \n no way"),  # whitespace tokens have no wordpieces: [UNK] too
+        post(nlp.vocab, []),
+    ]
+    scores = model.predict(docs)
+    assert scores.shape == (sum(len(d) for d in docs), len(nlp.get_pipe("ner").tags))
+    assert numpy.isfinite(scores).all()
+    for doc in nlp.pipe([d.text for d in docs]):
+        assert all(t.ent_iob_ in ("B", "I", "O") for t in doc)
+    batch = featurize([docs[1]], tokenizer, model.attrs)
+    image_part = int(batch.token_type_ids.sum()) - 1  # the image words' pieces, without the last [SEP]
+    first_32 = tokenizer([f"dog{i}" for i in range(32)], is_split_into_words=True, add_special_tokens=False)
+    assert image_part == len(first_32["input_ids"])
+    assert model.predict([post(nlp.vocab, []), post(nlp.vocab, [])]).shape == (0, len(nlp.get_pipe("ner").tags))
+    empty = Example(Doc(nlp.vocab, words=[]), Doc(nlp.vocab, words=[]))
+    assert nlp.update([empty])["ner"] == 0.0
+
+
+def test_n_layers_keeps_the_first_layers(tiny_bert):
+    model = tiny_model(tiny_bert, n_layers=1)
+    encoder = model.get_ref("encoder").shims[0]._model.encoder
+    assert len(encoder.encoder.layer) == 1 and encoder.config.num_hidden_layers == 1
+    full = BertModel.from_pretrained(tiny_bert)
+    torch.testing.assert_close(encoder.encoder.layer[0].state_dict(), full.encoder.layer[0].state_dict())
+    with pytest.raises(ValueError, match="n_layers"):
+        tiny_model(tiny_bert, n_layers=3)
+
+
+def test_building_reads_nothing_until_initialize(tmp_path):
+    model = build_msb(name=str(tmp_path / "missing"), nO=3)
+    with pytest.raises(OSError):
+        model.initialize()
+
+
+def test_default_offline_encoder_runs():
+    vocab = spacy.blank("en").vocab
+    model = build_msb(nO=3)
+    model.initialize()
+    shim = model.get_ref("encoder").shims[0]
+    assert shim.hidden_size == 384 and len(shim._model.encoder.encoder.layer) == 6
+    scores = model.predict([post(vocab, ["Obama", "visits", "Paris"], [("tabby", 0.7)]), post(vocab, ["#NYC", "🔥"])])
+    assert scores.shape == (5, 3) and numpy.isfinite(scores).all()
