@@ -29,7 +29,8 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "scikit-image"],
+        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels)
+        "test": ["pytest", "hypothesis", "scikit-image", "build"],
     },
     entry_points={
         "spacy_factories": [

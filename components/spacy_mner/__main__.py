@@ -8,6 +8,8 @@ from typing import List, Optional
 COMMANDS = {
     "convert": "convert",
     "label-images": "label_images",
+    "predict": "predict",
+    "visualize": "visualize",
 }
 
 

@@ -16,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.images is not None and not args.images.is_dir():
-        print(f"error: --images {args.images}: no such folder", file=sys.stderr)
-        return 1
+        print(f"warning: --images {args.images}: no such folder; the posts get no image path", file=sys.stderr)
+        args.images = None
     try:
         stats = convert(args.input, args.output, images=args.images, captions=args.captions)
     except CorpusFormatError as err:

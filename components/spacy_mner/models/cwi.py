@@ -23,7 +23,7 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Linear, Model, PyTorchWrapper_v2, chain, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from .featurize import doc_char_ids, doc_image_word_ids, doc_vectors, oov_table
+from .featurize import doc_image_word_ids, word_char_ids, word_vectors
 
 
 def _build_torch_net(**settings):
@@ -80,9 +80,10 @@ def _featurizer(max_chars: int, n_chars: int, image_source: str, image_buckets: 
         if not docs:
             return None, lambda d: []
         image_ids, image_lengths = doc_image_word_ids(docs, image_source, image_buckets, max_image_words)
+        words = [token.text for doc in docs for token in doc]
         inputs = (
-            doc_char_ids(docs, max_chars, n_chars),
-            doc_vectors(docs, oov_table(docs[0].vocab.vectors.shape[1])),
+            word_char_ids(words, max_chars, n_chars),
+            word_vectors(words, docs[0].vocab.vectors),
             image_ids,
             image_lengths,
             [len(doc) for doc in docs],

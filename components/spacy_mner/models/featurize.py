@@ -8,6 +8,7 @@ from typing import List, Tuple
 import numpy
 from spacy.strings import hash_string
 from spacy.tokens import Doc
+from spacy.vectors import Vectors
 
 from ..extensions import image_words
 
@@ -22,8 +23,8 @@ def char_ids(word: str, max_chars: int, n_chars: int) -> Tuple[int, ...]:
     return tuple(ids + [0] * (max_chars - len(ids)))
 
 
-def doc_char_ids(docs: List[Doc], max_chars: int, n_chars: int) -> numpy.ndarray:
-    rows = [char_ids(t.text, max_chars, n_chars) for doc in docs for t in doc]
+def word_char_ids(words: List[str], max_chars: int, n_chars: int) -> numpy.ndarray:
+    rows = [char_ids(word, max_chars, n_chars) for word in words]
     return numpy.asarray(rows, dtype="int64").reshape(len(rows), max_chars)
 
 
@@ -43,10 +44,9 @@ def vector_key(word: str) -> int:
     return hash_string(word)
 
 
-def doc_vectors(docs: List[Doc], oov: numpy.ndarray) -> numpy.ndarray:
-    """The static vector of each token (see `vector_key`), or its fixed random vector when unknown."""
-    vectors = docs[0].vocab.vectors
-    keys = numpy.asarray([vector_key(t.text) for doc in docs for t in doc], dtype="uint64")
+def word_vectors(words: List[str], vectors: Vectors) -> numpy.ndarray:
+    """The static vector of each word (see `vector_key`), or its fixed random vector when unknown."""
+    keys = numpy.asarray([vector_key(word) for word in words], dtype="uint64")
     if vectors.shape[0] == 0:
         raise ValueError(
             "the pipeline has no word vectors: set [initialize.before_init] to spacy_mner.static_vectors.v1 "
@@ -58,7 +58,7 @@ def doc_vectors(docs: List[Doc], oov: numpy.ndarray) -> numpy.ndarray:
     out = data[numpy.maximum(rows, 0)]
     missing = rows < 0
     if missing.any():
-        out[missing] = oov[keys[missing] % OOV_ROWS]
+        out[missing] = oov_table(vectors.shape[1])[keys[missing] % OOV_ROWS]
     return out
 
 

@@ -24,6 +24,7 @@ from ..corpus.twitter import bio_spans
 from .crf import bio_tags, crf_decode, crf_layer, crf_loss
 
 DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
+PREDICT_GROUP = 64
 
 
 @Language.factory(
@@ -83,7 +84,18 @@ class CRFEntityRecognizer(TrainablePipe):
         self.model.initialize(X=sample)
 
     def predict(self, docs: Iterable[Doc]) -> List[List[int]]:
+        """Tag ids per doc. Docs are run in groups of similar length (`PREDICT_GROUP` at a time), so the
+        recurrent layers and encoders pad each group to its own longest doc, not the batch's."""
         docs = list(docs)
+        order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
+        paths: List[List[int]] = [[] for _ in docs]
+        for start in range(0, len(order), PREDICT_GROUP):
+            group = order[start:start + PREDICT_GROUP]
+            for i, path in zip(group, self._predict_group([docs[i] for i in group])):
+                paths[i] = path
+        return paths
+
+    def _predict_group(self, docs: List[Doc]) -> List[List[int]]:
         lengths = [len(doc) for doc in docs if len(doc)]
         if not lengths:
             return [[] for _ in docs]

@@ -1,0 +1,55 @@
+"""Tag posts from a JSONL file (as `predict` reads it) and write one HTML page showing each post's
+entities (displaCy), image thumbnail and top image labels. Bad lines are reported on stderr and left out.
+"""
+import argparse
+import sys
+import warnings
+from itertools import islice
+from pathlib import Path
+from typing import Iterator
+
+from ..image_labels.images import ImageWarning
+from ..visualize import render_html
+from .jsonl import CliError, Post, load_pipeline, read_posts, report, tag_posts
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="trained pipeline: a folder (e.g. training/sample/cwi/model-best) or package")
+    parser.add_argument("input", type=Path, help="JSONL file of posts")
+    parser.add_argument("output", type=Path, help="HTML file to write")
+    parser.add_argument("--limit", type=int, default=None, help="show at most the first N posts")
+    parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to run on; -1 (default): CPU")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if not args.input.is_file():
+            raise CliError(f"{args.input}: no such file")
+        if args.limit is not None and args.limit < 1:
+            raise CliError("--limit must be at least 1")
+        nlp = load_pipeline(args.model, args.gpu_id)
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+    docs, titles = [], []
+    for post, doc in tag_posts(nlp, islice(usable(args.input), args.limit), batch_size=32, n_process=1):
+        docs.append(doc)
+        titles.append(f"line {post.line}" + ("" if post.id is None else f" · id {post.id}"))
+    with warnings.catch_warnings():
+        if "image_labels" in nlp.pipe_names:  # it has already warned about each unreadable image
+            warnings.simplefilter("ignore", ImageWarning)
+        page = render_html(docs, titles=titles, heading=f"{args.model}: {args.input.name}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(page, encoding="utf8")
+    print(f"{len(docs)} posts shown: {args.output}")
+    return 0
+
+
+def usable(path: Path) -> Iterator[Post]:
+    """The posts of `path` without an error; the others are reported."""
+    for post in read_posts(path):
+        if post.error is None:
+            yield post
+        else:
+            report(path, post)

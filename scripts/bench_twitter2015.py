@@ -1,0 +1,162 @@
+"""Benchmark the models on Twitter-2015: train on train (dev for model selection), score test, time them.
+
+Prints a Markdown table beside the paper's Table 4 rows and writes the numbers to OUT/results.json.
+Every model is trained and scored with spaCy's own commands (`spacy train`, `spacy evaluate`); training
+wall time and peak memory (RSS) of training and prediction are measured, and the prediction speed of each
+model beside spaCy's stock `ner` trained on the same data in the same run.
+
+    python scripts/bench_twitter2015.py --data-dir ../shared/data/twitter2015 --out training/bench \
+        --models cwi,cwi_none,cwi_no_td_gn_sinerelu,stock_ner
+    python scripts/bench_twitter2015.py --models msb,msb_crf,msb_crf_none,stock_ner
+
+The converted corpora and models stay under OUT (git-ignored): the data may not be redistributed.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER = {  # Table 4, Twitter-2015 test, entity-level micro F1
+    "BiLSTM+CRF (paper's baseline)": 64.42,
+    "CWI (paper)": 71.61,
+    "CWI + attention (paper)": 71.19,
+    "MSB-Small (paper)": 72.74,
+    "MSB-Small + CRF (paper)": 73.47,
+}
+CONFIGS = ROOT / "configs"
+# key: (label, config, overrides, prediction batch size)
+MODELS = {
+    "cwi": ("CWI, caption words", CONFIGS / "cwi.cfg", [], 256),
+    "cwi_none": ("CWI, no image words", CONFIGS / "cwi.cfg", ["--components.ner.model.use_image", "false"], 256),
+    "cwi_no_td_gn_sinerelu": ("CWI, caption words, no TD+GN+SineReLU", CONFIGS / "cwi.cfg",
+                              ["--components.ner.model.char_regularizers", "false"], 256),
+    "cwi_attention": ("CWI + attention, caption words", CONFIGS / "cwi.cfg", ["--components.ner.model.attention", "true"], 256),
+    "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", [], 64),
+    "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words", CONFIGS / "msb_crf.cfg", [], 64),
+    "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb_crf.cfg",
+                     ["--components.ner.model.image_words", "none"], 64),
+}
+
+
+def run(cmd: List[str], stdout=None) -> Tuple[float, float]:
+    """Run a command; its wall time in seconds and its peak resident memory in MB (Linux's VmHWM)."""
+    print("$", " ".join(cmd), flush=True)
+    start = time.perf_counter()
+    process = subprocess.Popen(cmd, stdout=stdout)
+    peak_kb = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            peak_kb = max(peak_kb, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.5)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, cmd)
+    return time.perf_counter() - start, peak_kb / 1024
+
+
+def convert(data_dir: Path, corpus: Path) -> Dict[str, Path]:
+    from spacy_mner.corpus.convert import convert as convert_file
+
+    paths = {}
+    for split, name in (("train", "train.txt"), ("dev", "valid.txt"), ("test", "test.txt")):
+        paths[split] = corpus / f"{split}.spacy"
+        stats = convert_file(data_dir / name, paths[split], captions=data_dir / "captions_blip2.txt")
+        print(f"{split}: {stats.report()}")
+    return paths
+
+
+def posts_per_second(model: Path, test: Path, batch_size: int) -> float:
+    """Prediction speed with image labels precomputed: Docs from the DocBin, whole pipeline, best of 2."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    nlp = spacy.load(model)
+    docs = list(DocBin().from_disk(test).get_docs(nlp.vocab))
+    best = 0.0
+    for _ in range(2):
+        fresh = [nlp.make_doc(d.text) for d in docs]
+        for new, old in zip(fresh, docs):
+            new._.image_caption, new._.image_labels = old._.image_caption, old._.image_labels
+        start = time.perf_counter()
+        for _ in nlp.pipe(fresh, batch_size=batch_size):
+            pass
+        best = max(best, len(docs) / (time.perf_counter() - start))
+    return best
+
+
+def measure_prediction(model: Path, test: Path, batch_size: int, out: Path) -> Tuple[float, float]:
+    """Prediction speed (posts/s) and peak memory (MB), in a fresh process of its own."""
+    with open(out, "w") as f:
+        _, peak_mb = run([sys.executable, __file__, "--speed-of", str(model), str(test), str(batch_size)], stdout=f)
+    return float(out.read_text()), peak_mb
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--speed-of"]:
+        model, test, batch_size = sys.argv[2:5]
+        print(posts_per_second(Path(model), Path(test), int(batch_size)))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "twitter2015")
+    parser.add_argument("--out", type=Path, default=ROOT / "training" / "bench")
+    parser.add_argument("--models", default="cwi,cwi_none,cwi_no_td_gn_sinerelu,stock_ner",
+                        help=f"comma-separated, any of {','.join(MODELS)},stock_ner")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gpu-id", type=int, default=-1)
+    args = parser.parse_args()
+    if not (args.data_dir / "train.txt").is_file():
+        sys.exit(f"Twitter-2015 not found in {args.data_dir} (expected train.txt, valid.txt, test.txt, captions_blip2.txt)")
+    corpus = convert(args.data_dir, args.out / "corpus")
+    common = ["--paths.train", str(corpus["train"]), "--paths.dev", str(corpus["dev"]),
+              "--system.seed", str(args.seed), "--gpu-id", str(args.gpu_id)]
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores" + (f", GPU {args.gpu_id}" if args.gpu_id >= 0 else "")
+    results = []
+    keys = args.models.split(",")
+    unknown = [key for key in keys if key not in MODELS and key != "stock_ner"]
+    if unknown:
+        sys.exit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, stock_ner")
+    runs = [(key, *MODELS[key]) for key in keys if key != "stock_ner"]
+    if "stock_ner" in keys:
+        stock_cfg = args.out / "stock_ner.cfg"
+        run([sys.executable, "-m", "spacy", "init", "config", str(stock_cfg), "-l", "en", "-p", "ner", "-o", "efficiency", "--force"])
+        runs.append(("stock_ner", "spaCy stock ner (efficiency), same data", stock_cfg, [], 256))
+    for key, label, config, overrides, batch_size in runs:
+        output = args.out / key
+        seconds, train_mb = run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *common, *overrides])
+        metrics = args.out / f"{key}.json"
+        run([sys.executable, "-m", "spacy", "evaluate", str(output / "model-best"), str(corpus["test"]),
+             "--output", str(metrics), "--gpu-id", str(args.gpu_id)])
+        scores = json.loads(metrics.read_text())
+        speed, predict_mb = measure_prediction(output / "model-best", corpus["test"], batch_size, args.out / f"{key}.speed")
+        results.append({
+            "key": key, "model": label, "p": 100 * scores["ents_p"], "r": 100 * scores["ents_r"], "f": 100 * scores["ents_f"],
+            "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
+            "train_seconds": seconds, "train_peak_mb": train_mb, "posts_per_second": speed, "batch_size": batch_size,
+            "predict_peak_mb": predict_mb,
+            "command": f"python -m spacy train {config.relative_to(ROOT) if config.is_relative_to(ROOT) else config} "
+                       + " ".join(overrides) + f" --system.seed {args.seed}",
+        })
+        (args.out / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    print(f"\nTwitter-2015 test, entity-level micro P/R/F1 (spaCy's scorer); machine: {machine}; seed {args.seed}\n")
+    print("| model | P | R | F1 | PER | LOC | ORG | OTHER | train time | train peak MB | posts/s (batch) | predict peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, f1 in PAPER.items():
+        print(f"| {name} | | | {f1:.2f} | | | | | | | | |")
+    for r in results:
+        t = r["per_type"]
+        print(f"| {r['model']} | {r['p']:.2f} | {r['r']:.2f} | {r['f']:.2f} | "
+              + " | ".join(f"{t.get(k, 0):.2f}" for k in ("PER", "LOC", "ORG", "OTHER"))
+              + f" | {r['train_seconds'] / 60:.1f} min | {r['train_peak_mb']:.0f} | {r['posts_per_second']:.0f} ({r['batch_size']})"
+              + f" | {r['predict_peak_mb']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
