@@ -6,6 +6,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # the tests' models are tiny: one thread each is as fast, and far faster when the cores are shared
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# threads that sleep at barriers instead of spinning: no stalls when the cores are shared
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
 
