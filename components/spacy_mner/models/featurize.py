@@ -13,7 +13,7 @@ from spacy.vectors import Vectors
 from ..extensions import image_words
 
 OOV_ROWS = 20011  # fixed random vectors for words the table lacks, picked by hash
-PAD, NO_IMAGE = 0, 1  # reserved image-word ids
+NO_IMAGE = 1  # reserved image-word id (0 pads)
 
 
 @lru_cache(maxsize=200_000)

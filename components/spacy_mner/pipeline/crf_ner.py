@@ -114,9 +114,9 @@ class CRFEntityRecognizer(TrainablePipe):
             names = [tags[i] for i in ids]
             doc.set_ents([Span(doc, s, e, label=label) for s, e, label in bio_spans(names)], default="outside")
 
-    def _gold(self, example: Example) -> List[int]:
+    @staticmethod
+    def _gold(example: Example, index: Dict[str, int]) -> List[int]:
         """Gold tag ids of the predicted tokens; tokens the gold does not align to count as O."""
-        index = {tag: i for i, tag in enumerate(self.tags)}
         ids = []
         for biluo in example.get_aligned_ner():
             if biluo in (None, "", "-", "O"):
@@ -130,7 +130,8 @@ class CRFEntityRecognizer(TrainablePipe):
         """Loss and gradient for the scores; with the CRF, also adds the CRF's own gradients."""
         examples = [eg for eg in examples if len(eg.predicted)]
         lengths = [len(eg.predicted) for eg in examples]
-        gold = [self._gold(eg) for eg in examples]
+        index = {tag: i for i, tag in enumerate(self.tags)}
+        gold = [self._gold(eg, index) for eg in examples]
         if not lengths:
             return 0.0, scores
         if self._crf is not None:
