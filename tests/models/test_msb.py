@@ -1,5 +1,7 @@
 """MSB over a tiny BERT built in code (no download): windows, learning, save/load offline, edge posts."""
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import List
 
@@ -9,7 +11,7 @@ import spacy
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -242,3 +244,33 @@ def test_default_offline_encoder_runs():
     assert shim.hidden_size == 384 and len(shim._model.encoder.encoder.layer) == 6
     scores = model.predict([post(vocab, ["Obama", "visits", "Paris"], [("tabby", 0.7)]), post(vocab, ["#NYC", "🔥"])])
     assert scores.shape == (5, 3) and numpy.isfinite(scores).all()
+
+
+def test_second_stage_config_starts_from_the_first_stage(tiny_bert, tmp_path):
+    """configs/msb_crf_stage2.cfg sources `ner` (encoder, head, CRF) from a first-stage pipeline and trains on."""
+    first = make_nlp(tiny_bert)
+    egs = train(first, steps=40)
+    assert first.evaluate(egs)["ents_f"] == 1.0
+    first.to_disk(tmp_path / "stage1")
+    docs = []
+    for eg in egs:
+        eg.reference._.image_labels = eg.predicted._.image_labels
+        docs.append(eg.reference)
+    DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "posts.spacy")
+    posts = str(tmp_path / "posts.spacy")
+    config = Path(__file__).resolve().parents[2] / "configs" / "msb_crf_stage2.cfg"
+    cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(tmp_path / "stage2"),
+           "--paths.source", str(tmp_path / "stage1"), "--paths.train", posts, "--paths.dev", posts,
+           "--training.max_steps", "3", "--training.eval_frequency", "3",
+           "--training.optimizer.learn_rate.warmup_steps", "1", "--training.optimizer.learn_rate.total_steps", "3"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    second = spacy.load(tmp_path / "stage2" / "model-last")
+    assert second.pipe_names == ["image_labels", "ner"]
+    assert second.get_pipe("ner").labels == first.get_pipe("ner").labels
+    # three small steps from the first stage's weights: still perfect, and the weights did move
+    assert second.evaluate(examples(second))["ents_f"] == 1.0
+    before = first.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
+    after = second.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
+    moved = [not torch.equal(a, b) for a, b in zip(before.state_dict().values(), after.state_dict().values())]
+    assert any(moved)

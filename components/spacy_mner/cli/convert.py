@@ -1,17 +1,19 @@
-"""Convert a Twitter-2015 format file (IMGID blocks of token<TAB>BIO-tag) into a spaCy DocBin."""
+"""Convert a Twitter-2015 format file (IMGID blocks of token<TAB>BIO-tag), or a CoNLL-2003 file, into a spaCy DocBin."""
 import argparse
 import sys
 from pathlib import Path
 
-from ..corpus.convert import convert
+from ..corpus.convert import FORMATS, convert
 from ..corpus.twitter import CorpusFormatError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="Twitter-2015 format file")
+    parser.add_argument("input", type=Path, help="Twitter-2015 format file (or CoNLL-2003 with --format conll2003)")
     parser.add_argument("output", type=Path, help="DocBin to write (.spacy)")
     parser.add_argument("--images", type=Path, default=None, help="folder holding <IMGID>.jpg files")
     parser.add_argument("--captions", type=Path, default=None, help="captions file: '<id>.jpg :caption' lines")
+    parser.add_argument("--format", choices=list(FORMATS), default="twitter2015",
+                        help="conll2003: token POS chunk NER lines, MISC read as OTHER (MSB's first stage)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: --images {args.images}: no such folder; the posts get no image path", file=sys.stderr)
         args.images = None
     try:
-        stats = convert(args.input, args.output, images=args.images, captions=args.captions)
+        stats = convert(args.input, args.output, images=args.images, captions=args.captions, format=args.format)
     except CorpusFormatError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -1,15 +1,18 @@
-"""Turn a Twitter-2015 file (plus optional image folder and captions) into a DocBin for spaCy."""
+"""Turn a Twitter-2015 file (plus optional image folder and captions), or a CoNLL-2003 file, into a DocBin."""
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-from .twitter import post_to_doc, read_captions, read_posts
+from .conll import read_conll_posts
+from .twitter import Post, post_to_doc, read_captions, read_posts
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp")
+# corpus format -> reader of its posts
+FORMATS: Dict[str, Callable[[Path], Iterator[Post]]] = {"twitter2015": read_posts, "conll2003": read_conll_posts}
 
 
 @dataclass
@@ -45,11 +48,14 @@ def read_corpus(
     vocab: Vocab,
     images: Optional[Path] = None,
     captions: Optional[Path] = None,
+    format: str = "twitter2015",
 ) -> List[Doc]:
-    """The posts of a Twitter-2015 file as Docs with gold entities, image path and caption."""
+    """The posts of a corpus file (see FORMATS) as Docs with gold entities, image path and caption."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown corpus format {format!r}; choose from {', '.join(FORMATS)}")
     caption_of: Dict[str, str] = read_captions(captions) if captions else {}
     docs = []
-    for post in read_posts(path):
+    for post in FORMATS[format](path):
         doc = post_to_doc(vocab, post)
         if post.image_id is not None:
             if images is not None:
@@ -72,10 +78,14 @@ def corpus_stats(docs: List[Doc]) -> CorpusStats:
 
 
 def convert(
-    path: Path, output: Path, images: Optional[Path] = None, captions: Optional[Path] = None
+    path: Path,
+    output: Path,
+    images: Optional[Path] = None,
+    captions: Optional[Path] = None,
+    format: str = "twitter2015",
 ) -> CorpusStats:
     """Write the corpus at `path` to the DocBin `output`, keeping the posts' image data."""
-    docs = read_corpus(path, Vocab(), images=images, captions=captions)
+    docs = read_corpus(path, Vocab(), images=images, captions=captions, format=format)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     DocBin(docs=docs, store_user_data=True).to_disk(output)
