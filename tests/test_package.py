@@ -1,0 +1,71 @@
+"""A pipeline packaged with `spacy package` installs in a fresh virtualenv and works there by name.
+
+The fresh virtualenv gets only what a user's would: torch from the package registries, this project
+(`pip install /path/to/spacy-mner`), then the pipeline's wheel; nothing is downloaded at run time.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+from skimage import data
+from spacy.training import Example
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = """
+import json, sys
+import spacy
+nlp = spacy.load("en_mner_wheel_check")
+out = []
+for image in (sys.argv[1], open(sys.argv[1], "rb").read(), None):
+    doc = nlp.make_doc("Obama visits Paris with Chelsea")
+    doc._.image = image
+    doc = nlp(doc)
+    out.append({"ents": [[e.start_char, e.end_char, e.label_] for e in doc.ents], "labels": [l for l, _ in doc._.image_labels]})
+print(json.dumps({"pipes": nlp.pipe_names, "posts": out}))
+"""
+
+
+def pip(venv: Path, *args: str) -> None:
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_packaged_wheel_works_in_a_fresh_virtualenv(make_nlp, tmp_path):
+    nlp = make_nlp(use_chars=False, use_image=False)  # the entities must not depend on the image here
+    nlp.add_pipe("image_labels", first=True)
+    docs = [nlp.make_doc("Obama visits Paris with Chelsea")]
+    train = [Example.from_dict(docs[0], {"entities": [(0, 5, "PER"), (13, 18, "LOC"), (24, 31, "PER")]})]
+    optimizer = nlp.initialize(lambda: train)
+    for _ in range(30):
+        nlp.update(train, sgd=optimizer)
+    nlp.to_disk(tmp_path / "model")
+    image = tmp_path / "chelsea.jpg"
+    Image.fromarray(data.chelsea()).save(image)
+
+    (tmp_path / "packages").mkdir()
+    packaged = subprocess.run(
+        [sys.executable, "-m", "spacy", "package", str(tmp_path / "model"), str(tmp_path / "packages"),
+         "--name", "mner_wheel_check", "--version", "0.0.1", "--build", "wheel"],
+        capture_output=True, text=True,
+    )
+    assert packaged.returncode == 0, packaged.stderr[-3000:]
+    wheel = next((tmp_path / "packages").glob("*/dist/*.whl"))
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip(venv, "torch==2.14.1", "torchvision==0.29.1")
+    pip(venv, str(ROOT))
+    pip(venv, str(wheel))
+    run = subprocess.run([str(venv / "bin" / "python"), "-c", APP, str(image)], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+
+    assert result["pipes"] == ["image_labels", "ner"]
+    expected = [[0, 5, "PER"], [13, 18, "LOC"], [24, 31, "PER"]]
+    assert [post["ents"] for post in result["posts"]] == [expected] * 3
+    from_path, from_bytes, without = (post["labels"] for post in result["posts"])
+    assert from_path == from_bytes and len(from_path) == 5
+    assert {"tabby", "tiger cat", "Egyptian cat"} & set(from_path[:3])
+    assert without == []
