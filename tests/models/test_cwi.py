@@ -101,6 +101,20 @@ def test_same_seed_same_model(make_nlp):
     numpy.testing.assert_array_equal(train_once(), train_once())
 
 
+def test_prediction_reads_each_distinct_word_once_with_the_same_scores(make_nlp):
+    """In prediction the character CNN sees each distinct word of a batch once; the scores are those of
+    reading every token (training's path, here with dropout off)."""
+    nlp = make_nlp()
+    ref = Doc(nlp.vocab, words=["Obama", "in", "Paris"], ents=["B-PER", "O", "B-LOC"])
+    nlp.initialize(lambda: [Example(Doc(nlp.vocab, words=[t.text for t in ref]), ref)])
+    docs = [nlp.make_doc(t) for t in ("Paris , Paris and Paris again", "in Paris with Obama , Obama", "Paris")]
+    featurize, net = nlp.get_pipe("ner").model.get_ref("scorer").layers
+    deduped = featurize.predict(docs)
+    every_token, _ = featurize(docs, is_train=True)
+    assert len(deduped[0]) == 7 and len(every_token[0]) == 13  # chars of distinct words vs of tokens
+    numpy.testing.assert_allclose(net.predict(deduped), net.predict(every_token), rtol=1e-5, atol=1e-6)
+
+
 def test_padded_bilstm_equals_packed_bidirectional_lstm():
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 

