@@ -41,6 +41,10 @@ MODELS = {
     "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words", CONFIGS / "msb_crf.cfg", [], 64),
     "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb_crf.cfg",
                      ["--components.ner.model.image_words", "none"], 64),
+    "msb_crf_l4": ("MSB (MiniLM-L6, first 4 layers) + CRF, caption words", CONFIGS / "msb_crf.cfg",
+                   ["--components.ner.model.n_layers", "4"], 64),
+    "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb_crf.cfg",
+                   ["--components.ner.model.n_layers", "2"], 64),
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words", CONFIGS / "msb_crf_stage2.cfg", [], 64),
 }
 # key: overrides of the first stage, configs/msb_crf.cfg trained on CoNLL-2003, whose `ner` the key's run sources
@@ -160,7 +164,7 @@ def main() -> None:
         results.append({
             "key": key, "model": label, "p": 100 * scores["ents_p"], "r": 100 * scores["ents_r"], "f": 100 * scores["ents_f"],
             "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
-            "train_seconds": seconds, "train_peak_mb": train_mb, "posts_per_second": speed, "batch_size": batch_size,
+            "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb, "posts_per_second": speed, "batch_size": batch_size,
             "predict_peak_mb": predict_mb,
             "command": first_command + f"python -m spacy train {config.relative_to(ROOT) if config.is_relative_to(ROOT) else config} "
                        + " ".join(overrides) + f" --system.seed {args.seed}",
