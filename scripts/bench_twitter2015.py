@@ -47,8 +47,8 @@ MODELS = {
                    ["--components.ner.model.n_layers", "2"], 64),
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words", CONFIGS / "msb_crf_stage2.cfg", [], 64),
 }
-# key: overrides of the first stage, configs/msb_crf.cfg trained on CoNLL-2003, whose `ner` the key's run sources
-# (one epoch: 14041 sentences / 16 per batch = 878 steps)
+# key: overrides of the first stage, configs/msb_crf.cfg trained on CoNLL-2003, whose last state's `ner` the
+# key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps; as project.yml's conll_* vars)
 FIRST_STAGE = {
     "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.total_steps", "878",
                       "--training.eval_frequency", "300"],
@@ -73,11 +73,12 @@ def run(cmd: List[str], stdout=None) -> Tuple[float, float]:
     return time.perf_counter() - start, peak_kb / 1024
 
 
-def convert(data_dir: Path, corpus: Path, format: str = "twitter2015") -> Dict[str, Path]:
+def convert(data_dir: Path, corpus: Path, format: str = "twitter2015", splits: Tuple[str, ...] = ("train", "dev", "test")) -> Dict[str, Path]:
     from spacy_mner.corpus.convert import convert as convert_file
 
     paths = {}
-    for split, name in (("train", "train.txt"), ("dev", "valid.txt"), ("test", "test.txt")):
+    for split in splits:
+        name = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}[split]
         paths[split] = corpus / f"{split}.spacy"
         captions = data_dir / "captions_blip2.txt" if format == "twitter2015" else None
         stats = convert_file(data_dir / name, paths[split], captions=captions, format=format)
@@ -128,12 +129,14 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data_dir / "train.txt").is_file():
         sys.exit(f"Twitter-2015 not found in {args.data_dir} (expected train.txt, valid.txt, test.txt, captions_blip2.txt)")
+    keys = args.models.split(",")
+    if any(key in FIRST_STAGE for key in keys) and not (args.conll_dir / "train.txt").is_file():
+        sys.exit(f"CoNLL-2003 not found in {args.conll_dir} (expected train.txt, valid.txt), needed by the first stage")
     corpus = convert(args.data_dir, args.out / "corpus")
     common = ["--paths.train", str(corpus["train"]), "--paths.dev", str(corpus["dev"]),
               "--system.seed", str(args.seed), "--gpu-id", str(args.gpu_id)]
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores" + (f", GPU {args.gpu_id}" if args.gpu_id >= 0 else "")
     results = []
-    keys = args.models.split(",")
     unknown = [key for key in keys if key not in MODELS and key != "stock_ner"]
     if unknown:
         sys.exit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, stock_ner")
@@ -146,13 +149,13 @@ def main() -> None:
         output = args.out / key
         first_seconds, first_mb, first_command = 0.0, 0.0, ""
         if key in FIRST_STAGE:
-            conll = convert(args.conll_dir, args.out / "corpus-conll2003", format="conll2003")
+            conll = convert(args.conll_dir, args.out / "corpus-conll2003", format="conll2003", splits=("train", "dev"))
             first = args.out / f"{key}-stage1"
             first_seconds, first_mb = run([
                 sys.executable, "-m", "spacy", "train", str(CONFIGS / "msb_crf.cfg"), "--output", str(first),
                 "--paths.train", str(conll["train"]), "--paths.dev", str(conll["dev"]), "--system.seed", str(args.seed),
                 "--gpu-id", str(args.gpu_id), *FIRST_STAGE[key]])
-            overrides = [*overrides, "--paths.source", str(first / "model-best")]
+            overrides = [*overrides, "--paths.source", str(first / "model-last")]
             first_command = f"python -m spacy train configs/msb_crf.cfg (on CoNLL-2003) {' '.join(FIRST_STAGE[key])}, then "
         seconds, train_mb = run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *common, *overrides])
         seconds, train_mb = seconds + first_seconds, max(train_mb, first_mb)

@@ -1,11 +1,14 @@
 """A pipeline packaged with `spacy package` installs in a fresh virtualenv and works there by name.
 
-The fresh virtualenv gets only what a user's would: torch from the package registries, this project
-(`pip install /path/to/spacy-mner`), then the pipeline's wheel; nothing is downloaded at run time.
+The fresh virtualenv gets only what a user's would: torch and the other dependencies from the package
+registries, this project from its folder (`pip install /path/to/spacy-mner`: it is not on PyPI), then the
+pipeline's wheel; nothing is downloaded at run time.
 """
 import json
 import subprocess
 import sys
+import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 from PIL import Image
@@ -52,10 +55,13 @@ def test_packaged_wheel_works_in_a_fresh_virtualenv(make_nlp, tmp_path):
     )
     assert packaged.returncode == 0, packaged.stderr[-3000:]
     wheel = next((tmp_path / "packages").glob("*/dist/*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    assert "Requires-Dist: spacy-mner" in metadata  # pip would install the components with the wheel
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip(venv, "torch==2.14.1", "torchvision==0.29.1")
+    pip(venv, *(f"{name}=={version(name)}" for name in ("torch", "torchvision")))  # as in this environment
     pip(venv, str(ROOT))
     pip(venv, str(wheel))
     run = subprocess.run([str(venv / "bin" / "python"), "-c", APP, str(image)], capture_output=True, text=True, cwd=tmp_path)

@@ -1,6 +1,7 @@
 """The CoNLL-2003 reader for MSB's first stage: sentences, MISC read as OTHER, clear errors."""
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from spacy.tokens import DocBin
@@ -34,9 +35,23 @@ def test_sentences_and_misc_as_other(tmp_path):
     assert all(d._.image_id is None and d._.image_caption is None for d in docs)
 
 
+def test_tabs_crlf_iob1_and_a_no_break_space_token(tmp_path):
+    """Tab or space columns, CRLF endings, whitespace-only separators; IOB1's I- after O starts an entity;
+    a U+00A0 token is a token, not a separator."""
+    path = tmp_path / "iob1.txt"
+    path.write_bytes("EU\tNNP\tI-NP\tI-ORG\r\n\u00a0 SYM O O\r\nGerman JJ I-NP I-MISC\r\n \t \r\nBonn NNP I-NP I-LOC\r\n".encode("utf8"))
+    docs = read_corpus(path, Vocab(), format="conll2003")
+    assert [[t.text for t in d] for d in docs] == [["EU", "\u00a0", "German"], ["Bonn"]]
+    assert [[(e.text, e.label_) for e in d.ents] for d in docs] == [[("EU", "ORG"), ("German", "OTHER")], [("Bonn", "LOC")]]
+
+
 @pytest.mark.parametrize(
     "text,line,message",
-    [("EU NNP B-NP B-ORG\nrejects\n", 2, "columns"), ("EU NNP B-NP O\nBonn NNP B-NP B-CITY\n", 2, "unknown tag")],
+    [
+        ("EU NNP B-NP B-ORG\nrejects\n", 2, "columns"),
+        ("EU NNP B-NP O\nBonn NNP B-NP B-CITY\n", 2, "unknown tag"),
+        ("EU NNP B-NP O\nBonn NNP B-NP E-LOC\n", 2, "unknown tag"),
+    ],
 )
 def test_malformed_lines_name_file_and_line(tmp_path, text, line, message):
     path = tmp_path / "bad.txt"
@@ -45,20 +60,29 @@ def test_malformed_lines_name_file_and_line(tmp_path, text, line, message):
         list(read_conll_posts(path))
 
 
+def test_a_file_without_sentences_is_an_error(tmp_path):
+    path = tmp_path / "docstart.txt"
+    path.write_text("-DOCSTART- -X- -X- O\n\n-DOCSTART- -X- -X- O\n", encoding="utf8")
+    with pytest.raises(CorpusFormatError, match="docstart.txt: no sentences"):
+        list(read_conll_posts(path))
+
+
 def test_convert_cli_format_flag(tmp_path):
     path = tmp_path / "dev.txt"
     path.write_text(TEXT, encoding="utf8")
     out = tmp_path / "dev.spacy"
-    cmd = [sys.executable, "-m", "spacy_mner", "convert", str(path), str(out), "--format", "conll2003"]
+    cmd = [sys.executable, "-m", "spacy_mner", "convert", str(path), str(out), "--format", "conll2003",
+           "--captions", str(tmp_path / "captions.txt")]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert "ignored with --format conll2003" in done.stderr
     assert "posts 3" in done.stdout and "OTHER 2" in done.stdout
     assert len(list(DocBin().from_disk(out).get_docs(Vocab()))) == 3
 
 
-def test_conll2003_counts(twitter_dir, tmp_path):
+def test_conll2003_counts(tmp_path):
     """SOURCES.md's counts: 14041 / 3250 / 3453 sentences; train LOC/MISC/ORG/PER 7140/3438/6321/6600."""
-    conll = twitter_dir.parent / "conll2003"
+    conll = Path(__file__).resolve().parents[3] / "shared" / "data" / "conll2003"
     if not (conll / "train.txt").is_file():
         pytest.skip(f"CoNLL-2003 not found at {conll}")
     stats = convert(conll / "train.txt", tmp_path / "train.spacy", format="conll2003")

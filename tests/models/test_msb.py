@@ -274,3 +274,16 @@ def test_second_stage_config_starts_from_the_first_stage(tiny_bert, tmp_path):
     after = second.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
     moved = [not torch.equal(a, b) for a, b in zip(before.state_dict().values(), after.state_dict().values())]
     assert any(moved)
+
+
+def test_second_stage_config_is_msb_crf_but_for_the_sourced_ner():
+    """configs/msb_crf_stage2.cfg may not drift from configs/msb_crf.cfg: only `ner` (sourced) differs."""
+    from thinc.api import Config
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    first = Config().from_disk(configs / "msb_crf.cfg", interpolate=False)
+    second = Config().from_disk(configs / "msb_crf_stage2.cfg", interpolate=False)
+    assert second["components"].pop("ner") == {"source": "${paths.source}"}
+    assert second["paths"].pop("source") is None
+    first["components"].pop("ner")
+    assert second == first

@@ -17,6 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.format == "conll2003" and (args.images is not None or args.captions is not None):
+        print("warning: --images and --captions are ignored with --format conll2003 (its sentences have no image)",
+              file=sys.stderr)
+        args.images = args.captions = None
     if args.images is not None and not args.images.is_dir():
         print(f"warning: --images {args.images}: no such folder; the posts get no image path", file=sys.stderr)
         args.images = None

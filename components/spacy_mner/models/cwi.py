@@ -91,7 +91,7 @@ def _featurizer(max_chars: int, n_chars: int, image_source: str, image_buckets: 
             distinct, char_rows = words, numpy.arange(len(words))
         else:
             row_of: Dict[str, int] = {}
-            char_rows = numpy.asarray([row_of.setdefault(word, len(row_of)) for word in words])
+            char_rows = numpy.asarray([row_of.setdefault(word, len(row_of)) for word in words], dtype="int64")
             distinct = list(row_of)
         inputs = (
             word_char_ids(distinct, max_chars, n_chars),
