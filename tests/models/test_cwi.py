@@ -64,6 +64,9 @@ def test_static_vectors_from_packages_and_text_files(tmp_path):
     assert table[0, :3].tolist() == pytest.approx([0.1, 0.2, 0.3])
     nlp = make_static_vectors_callback(sources=[str(path)], max_rows=10)(spacy.blank("en"))
     assert nlp.vocab.vectors.shape == (2, 3) and nlp.vocab.has_vector("chelsea")
+    # one comma-separated string, as project.yml's `vectors` var passes it
+    nlp = make_static_vectors_callback(sources=f"{path}, glove-6b-50d", max_rows=10)(spacy.blank("en"))
+    assert nlp.vocab.vectors.shape == (2, 53)
 
 
 def test_vector_width_mismatch_is_a_clear_error(make_nlp):

@@ -121,12 +121,14 @@ def build_vectors(sources: Sequence[str], max_rows: int, seed: int = 0) -> Tuple
 
 @registry.callbacks("spacy_mner.static_vectors.v1")
 def make_static_vectors_callback(
-    sources: List[str] = ["glove-6b-50d", "en_core_web_md"], max_rows: int = 100000, seed: int = 0
+    sources: Union[List[str], str] = ["glove-6b-50d", "en_core_web_md"], max_rows: int = 100000, seed: int = 0
 ) -> Callable[[Language], Language]:
-    """An `[initialize.before_init]` callback that sets `nlp.vocab.vectors` to the concatenated table."""
+    """An `[initialize.before_init]` callback that sets `nlp.vocab.vectors` to the concatenated table.
+    `sources` may also be one comma-separated string, as a project var or a command-line override gives it."""
+    names = [name.strip() for name in sources.split(",")] if isinstance(sources, str) else list(sources)
 
     def before_init(nlp: Language) -> Language:
-        words, table = build_vectors(sources, max_rows, seed)
+        words, table = build_vectors(names, max_rows, seed)
         nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table, keys=words, name="spacy_mner")
         return nlp
 
