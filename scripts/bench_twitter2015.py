@@ -1,6 +1,7 @@
 """Benchmark the models on Twitter-2015: train on train (dev for model selection), score test, time them.
 
-Prints a Markdown table beside the paper's Table 4 rows and writes the numbers to OUT/results.json.
+Prints a Markdown table beside the paper's Table 4 rows and writes the numbers to OUT/results.json (rows of
+earlier runs into the same OUT are kept, unless this run measures their key again).
 Every model is trained and scored with spaCy's own commands (`spacy train`, `spacy evaluate`); training
 wall time and peak memory (RSS) of training and prediction are measured, and the prediction speed of each
 model beside spaCy's stock `ner` trained on the same data in the same run.
@@ -8,7 +9,10 @@ model beside spaCy's stock `ner` trained on the same data in the same run.
     python scripts/bench_twitter2015.py --data-dir ../shared/data/twitter2015 --out training/bench \
         --models cwi,cwi_none,cwi_no_td_gn_sinerelu,stock_ner
     python scripts/bench_twitter2015.py --models msb,msb_crf,msb_crf_none,stock_ner
+    python scripts/bench_twitter2015.py --models msb_crf_bf16   # msb_crf (trained above) predicting in bfloat16
 
+Time it on an otherwise idle machine and without OMP_WAIT_POLICY=PASSIVE, which halves torch's speed on
+2 idle cores (the machine line of the table says which was set).
 The converted corpora and models stay under OUT (git-ignored): the data may not be redistributed.
 """
 import argparse
@@ -30,6 +34,7 @@ PAPER = {  # Table 4, Twitter-2015 test, entity-level micro F1
     "MSB-Small + CRF (paper)": 73.47,
 }
 CONFIGS = ROOT / "configs"
+SPLIT_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}  # both corpora's file names
 # key: (label, config, overrides, prediction batch size)
 MODELS = {
     "cwi": ("CWI, caption words", CONFIGS / "cwi.cfg", [], 256),
@@ -52,6 +57,14 @@ MODELS = {
 FIRST_STAGE = {
     "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.total_steps", "878",
                       "--training.eval_frequency", "300"],
+}
+
+# key: (label, base key, load-time config overrides): the base key's trained model, loaded with the overrides
+# and saved again, is scored and timed as a row of its own. It trains nothing: the base key is trained in the
+# same run, or was trained into the same --out by an earlier one.
+DERIVED = {
+    f"{base}_bf16": (f"{MODELS[base][0]}, bfloat16 prediction", base, {"components.ner.model.mixed_precision": True})
+    for base in ("cwi", "cwi_none", "msb", "msb_crf", "msb_crf_none", "msb_crf_l4", "msb_crf_l2", "msb_crf_conll")
 }
 
 
@@ -78,12 +91,22 @@ def convert(data_dir: Path, corpus: Path, format: str = "twitter2015", splits: T
 
     paths = {}
     for split in splits:
-        name = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}[split]
+        name = SPLIT_FILES[split]
         paths[split] = corpus / f"{split}.spacy"
         captions = data_dir / "captions_blip2.txt" if format == "twitter2015" else None
         stats = convert_file(data_dir / name, paths[split], captions=captions, format=format)
         print(f"{format} {split}: {stats.report()}")
     return paths
+
+
+def derive(base: Path, out: Path, load_config: Dict) -> None:
+    """Save the trained pipeline `base` again as `out`, with load-time config overrides."""
+    import spacy
+
+    if not (base / "config.cfg").is_file():
+        sys.exit(f"{base} not found: train its key first (in this run or an earlier one with the same --out)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spacy.load(base, config=load_config).to_disk(out)
 
 
 def posts_per_second(model: Path, test: Path, batch_size: int) -> float:
@@ -135,16 +158,20 @@ def main() -> None:
     corpus = convert(args.data_dir, args.out / "corpus")
     common = ["--paths.train", str(corpus["train"]), "--paths.dev", str(corpus["dev"]),
               "--system.seed", str(args.seed), "--gpu-id", str(args.gpu_id)]
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores" + (f", GPU {args.gpu_id}" if args.gpu_id >= 0 else "")
-    results = []
-    unknown = [key for key in keys if key not in MODELS and key != "stock_ner"]
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
+               + (f", GPU {args.gpu_id}" if args.gpu_id >= 0 else "")
+               + f", OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}")  # PASSIVE halves CPU speed
+    saved = args.out / "results.json"
+    results = [r for r in json.loads(saved.read_text())["results"] if r["key"] not in keys] if saved.is_file() else []
+    unknown = [key for key in keys if key not in MODELS and key not in DERIVED and key != "stock_ner"]
     if unknown:
-        sys.exit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, stock_ner")
-    runs = [(key, *MODELS[key]) for key in keys if key != "stock_ner"]
+        sys.exit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join([*MODELS, *DERIVED])}, stock_ner")
+    runs = [(key, *MODELS[key]) for key in keys if key in MODELS]
     if "stock_ner" in keys:
         stock_cfg = args.out / "stock_ner.cfg"
         run([sys.executable, "-m", "spacy", "init", "config", str(stock_cfg), "-l", "en", "-p", "ner", "-o", "efficiency", "--force"])
         runs.append(("stock_ner", "spaCy stock ner (efficiency), same data", stock_cfg, [], 256))
+    runs += [(key, DERIVED[key][0], None, [], MODELS[DERIVED[key][1]][3]) for key in keys if key in DERIVED]
     for key, label, config, overrides, batch_size in runs:
         output = args.out / key
         first_seconds, first_mb, first_command = 0.0, 0.0, ""
@@ -157,8 +184,16 @@ def main() -> None:
                 "--gpu-id", str(args.gpu_id), *FIRST_STAGE[key]])
             overrides = [*overrides, "--paths.source", str(first / "model-last")]
             first_command = f"python -m spacy train configs/msb_crf.cfg (on CoNLL-2003) {' '.join(FIRST_STAGE[key])}, then "
-        seconds, train_mb = run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *common, *overrides])
-        seconds, train_mb = seconds + first_seconds, max(train_mb, first_mb)
+        if key in DERIVED:
+            _, base, load_config = DERIVED[key]
+            derive(args.out / base / "model-best", output / "model-best", load_config)
+            seconds, train_mb = 0.0, 0.0
+            command = f"spacy.load({base} model-best, config={load_config})"
+        else:
+            seconds, train_mb = run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *common, *overrides])
+            seconds, train_mb = seconds + first_seconds, max(train_mb, first_mb)
+            command = (first_command + f"python -m spacy train {config.relative_to(ROOT) if config.is_relative_to(ROOT) else config} "
+                       + " ".join(overrides) + f" --system.seed {args.seed}")
         metrics = args.out / f"{key}.json"
         run([sys.executable, "-m", "spacy", "evaluate", str(output / "model-best"), str(corpus["test"]),
              "--output", str(metrics), "--gpu-id", str(args.gpu_id)])
@@ -169,10 +204,9 @@ def main() -> None:
             "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
             "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb, "posts_per_second": speed, "batch_size": batch_size,
             "predict_peak_mb": predict_mb,
-            "command": first_command + f"python -m spacy train {config.relative_to(ROOT) if config.is_relative_to(ROOT) else config} "
-                       + " ".join(overrides) + f" --system.seed {args.seed}",
+            "command": command,
         })
-        (args.out / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+        saved.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     print(f"\nTwitter-2015 test, entity-level micro P/R/F1 (spaCy's scorer); machine: {machine}; seed {args.seed}\n")
     print("| model | P | R | F1 | PER | LOC | ORG | OTHER | train time | train peak MB | posts/s (batch) | predict peak MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -182,8 +216,9 @@ def main() -> None:
         t = r["per_type"]
         print(f"| {r['model']} | {r['p']:.2f} | {r['r']:.2f} | {r['f']:.2f} | "
               + " | ".join(f"{t.get(k, 0):.2f}" for k in ("PER", "LOC", "ORG", "OTHER"))
-              + f" | {r['train_seconds'] / 60:.1f} min | {r['train_peak_mb']:.0f} | {r['posts_per_second']:.0f} ({r['batch_size']})"
-              + f" | {r['predict_peak_mb']:.0f} |")
+              + (f" | {r['train_seconds'] / 60:.1f} min | {r.get('train_peak_mb', 0):.0f}" if r["train_seconds"] else " | (none) | (none)")
+              + f" | {r['posts_per_second']:.0f} ({r['batch_size']})"
+              + f" | {r.get('predict_peak_mb', 0):.0f} |")
 
 
 if __name__ == "__main__":

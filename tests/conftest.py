@@ -52,3 +52,30 @@ def make_nlp(small_vectors):
         return nlp
 
     return make
+
+
+@pytest.fixture
+def check_bfloat16_prediction(tmp_path):
+    """Check a trained pipeline's `mixed_precision` on CPU: loaded with it, prediction runs in bfloat16 (the
+    scores move a little, the entities stay right) and training stays float32 (the same scores as before)."""
+    import numpy
+    import spacy
+    from spacy.util import fix_random_seed
+
+    def check(nlp, examples) -> None:
+        nlp.to_disk(tmp_path / "pipeline")
+        fast = spacy.load(tmp_path / "pipeline", config={"components.ner.model.mixed_precision": True})
+        docs = [eg.predicted for eg in examples]
+        scores = nlp.get_pipe("ner").model.predict(docs)
+        fast_scores = fast.get_pipe("ner").model.predict(docs)
+        assert fast_scores.dtype == numpy.float32
+        assert not numpy.array_equal(fast_scores, scores)  # bfloat16 matmuls really ran
+        numpy.testing.assert_allclose(fast_scores, scores, atol=0.25)
+        assert fast.evaluate(examples)["ents_f"] == 1.0
+        trained = []
+        for pipeline in (fast, nlp):
+            fix_random_seed(0)  # the same dropout draws
+            trained.append(pipeline.get_pipe("ner").model.begin_update(docs)[0])
+        numpy.testing.assert_allclose(*trained, rtol=1e-5, atol=1e-5)
+
+    return check

@@ -193,6 +193,11 @@ def test_save_load_offline_after_the_model_folder_is_gone(tiny_copy, tmp_path, m
     assert len(shim._model.encoder.encoder.layer) == 1  # rebuilt from the stored (cut) config
 
 
+def test_mixed_precision_on_cpu_predicts_in_bfloat16_and_trains_in_float32(tiny_bert, check_bfloat16_prediction):
+    nlp = make_nlp(tiny_bert)
+    check_bfloat16_prediction(nlp, train(nlp, steps=40))
+
+
 def test_edge_posts(tiny_bert):
     nlp = make_nlp(tiny_bert)
     train(nlp, steps=2)

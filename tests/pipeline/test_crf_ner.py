@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.api import NumpyOps
+from thinc.api import Adam, NumpyOps
 
-from spacy_mner.pipeline.crf import bio_tags, crf_decode, crf_layer
+from spacy_mner.pipeline.crf import bio_tags, crf_decode, crf_layer, crf_loss
 
 POSTS = [
     (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
@@ -57,6 +57,24 @@ def test_crf_never_decodes_an_invalid_sequence(n_labels, lengths, seed):
                 assert prev in (f"B-{cur[2:]}", cur), names
 
 
+def test_learn_rate_scale_moves_the_crf_scores_that_many_times_faster():
+    tags = bio_tags(["PER", "LOC"])
+    scores = numpy.random.default_rng(0).normal(0, 1, (7, len(tags))).astype("float32")
+    lengths, gold = [4, 3], [[1, 2, 0, 0], [3, 0, 0]]
+    moved = {}
+    for scale in (1.0, 100.0):
+        layer = crf_layer(scale)
+        layer.set_dim("nO", len(tags))
+        layer.initialize()
+        before = scale * layer.get_param("transitions")
+        loss, d_scores = crf_loss(layer, scores, lengths, gold)
+        layer.finish_update(Adam(1e-4))
+        moved[scale] = scale * layer.get_param("transitions") - before
+        assert crf_decode(layer, scores, lengths)  # decodes with the scaled-back scores
+    assert numpy.abs(moved[1.0]).max() > 0
+    numpy.testing.assert_allclose(moved[100.0], 100 * moved[1.0], rtol=1e-3, atol=1e-7)
+
+
 @pytest.mark.parametrize("use_crf", [True, False])
 def test_learns_a_few_posts_perfectly(make_nlp, use_crf):
     nlp = make_nlp(use_crf=use_crf)
@@ -78,6 +96,11 @@ def test_save_load_and_pipe_give_identical_predictions(make_nlp, tmp_path):
     scores_a = nlp.get_pipe("ner").model.predict([nlp.make_doc(texts[1])])
     scores_b = loaded.get_pipe("ner").model.predict([loaded.make_doc(texts[1])])
     numpy.testing.assert_allclose(scores_a, scores_b, rtol=1e-5, atol=1e-6)
+
+
+def test_cwi_mixed_precision_on_cpu_predicts_in_bfloat16_and_trains_in_float32(make_nlp, check_bfloat16_prediction):
+    nlp = make_nlp()
+    check_bfloat16_prediction(nlp, train(nlp, steps=40))
 
 
 def test_edge_posts(make_nlp):

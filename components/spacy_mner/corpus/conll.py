@@ -20,13 +20,13 @@ def read_conll_posts(path: Path) -> Iterator[Post]:
     """Yield the sentences of a CoNLL-2003 file as posts with Twitter-2015 tags, validating every line."""
     path = Path(path)
     post: Optional[Post] = None
-    found = False
+    n_posts = 0
     for number, line in enumerate(read_lines(path), start=1):
         line = line.strip(" \t")
         columns = COLUMNS.split(line) if line else []
         if not columns or columns[0] == "-DOCSTART-":
             if post is not None:
-                found = True
+                n_posts += 1
                 yield post
             post = None
             continue
@@ -44,5 +44,5 @@ def read_conll_posts(path: Path) -> Iterator[Post]:
         post.tags.append(mapped)
     if post is not None:
         yield post
-    elif not found:
+    elif n_posts == 0:
         raise CorpusFormatError(path, None, "no sentences (only blank or -DOCSTART- lines)")

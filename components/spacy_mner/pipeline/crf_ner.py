@@ -30,20 +30,30 @@ PREDICT_GROUP = 64
 @Language.factory(
     "crf_ner",
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
-    default_config={"model": DEFAULT_MODEL, "use_crf": True, "scorer": {"@scorers": "spacy.ner_scorer.v1"}},
+    default_config={
+        "model": DEFAULT_MODEL, "use_crf": True, "crf_learn_rate_scale": 1.0, "scorer": {"@scorers": "spacy.ner_scorer.v1"}
+    },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
-def make_crf_ner(nlp: Language, name: str, model: Model, use_crf: bool, scorer: Optional[Callable]) -> "CRFEntityRecognizer":
-    return CRFEntityRecognizer(nlp.vocab, model, name, use_crf=use_crf, scorer=scorer)
+def make_crf_ner(
+    nlp: Language, name: str, model: Model, use_crf: bool, crf_learn_rate_scale: float, scorer: Optional[Callable]
+) -> "CRFEntityRecognizer":
+    return CRFEntityRecognizer(nlp.vocab, model, name, use_crf=use_crf, crf_learn_rate_scale=crf_learn_rate_scale, scorer=scorer)
 
 
 class CRFEntityRecognizer(TrainablePipe):
-    """Tag scores from `model`, then a CRF (or softmax) over BIO tags; sets `doc.ents`."""
+    """Tag scores from `model`, then a CRF (or softmax) over BIO tags; sets `doc.ents`.
 
-    def __init__(self, vocab: Vocab, model: Model, name: str = "ner", *, use_crf: bool = True, scorer: Optional[Callable] = None):
+    `crf_learn_rate_scale`: how many times faster than `model`'s weights the CRF's scores learn (see `crf.py`).
+    """
+
+    def __init__(
+        self, vocab: Vocab, model: Model, name: str = "ner", *, use_crf: bool = True, crf_learn_rate_scale: float = 1.0,
+        scorer: Optional[Callable] = None,
+    ):
         self.vocab = vocab
         self.name = name
-        self.model = chain(model, crf_layer()) if use_crf else model
+        self.model = chain(model, crf_layer(crf_learn_rate_scale)) if use_crf else model
         self.model.set_ref("scorer", model)
         self.cfg: Dict = {"labels": [], "use_crf": use_crf}
         self.scorer = scorer
