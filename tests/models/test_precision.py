@@ -26,8 +26,13 @@ def test_bfloat16_prediction_follows_updates_and_loading():
     model = mixed_precision_wrapper(Net(), convert_pytorch_default_inputs, convert_pytorch_default_outputs, True)
     X = numpy.random.default_rng(0).normal(size=(16, 8)).astype("float32")
     before = model.predict(X)
-    assert before.dtype == numpy.float32 and not numpy.array_equal(before, float32_output(model, X))
+    shim = model.shims[0]
+    copy = shim._bfloat16[2]
+    assert all(p.dtype == torch.bfloat16 for p in copy.parameters())
+    assert before.dtype == numpy.float32 and numpy.abs(before - float32_output(model, X)).max() > 1e-3
     numpy.testing.assert_allclose(before, float32_output(model, X), atol=0.05)
+    model.predict(X)
+    assert shim._bfloat16[2] is copy  # made once while the weights stay
     Y, backprop = model.begin_update(X)
     numpy.testing.assert_array_equal(Y, float32_output(model, X))  # training is float32
     backprop(numpy.ones_like(Y))
@@ -39,3 +44,6 @@ def test_bfloat16_prediction_follows_updates_and_loading():
     loaded.predict(X)  # a copy of its initial weights, replaced by loading
     loaded.from_bytes(model.to_bytes())
     numpy.testing.assert_array_equal(loaded.predict(X), after)
+    with torch.no_grad():  # new data assigned outside thinc
+        model.shims[0]._model.linear.weight.data = torch.zeros(3, 8)
+    numpy.testing.assert_allclose(model.predict(X), float32_output(model, X), atol=0.05)

@@ -57,21 +57,28 @@ def test_crf_never_decodes_an_invalid_sequence(n_labels, lengths, seed):
                 assert prev in (f"B-{cur[2:]}", cur), names
 
 
-def test_learn_rate_scale_moves_the_crf_scores_that_many_times_faster():
+def test_learn_rate_scale_keeps_the_crf_and_scales_its_gradients_and_steps():
     tags = bio_tags(["PER", "LOC"])
     scores = numpy.random.default_rng(0).normal(0, 1, (7, len(tags))).astype("float32")
     lengths, gold = [4, 3], [[1, 2, 0, 0], [3, 0, 0]]
-    moved = {}
+    out, grads, moved = {}, {}, {}
     for scale in (1.0, 100.0):
         layer = crf_layer(scale)
         layer.set_dim("nO", len(tags))
         layer.initialize()
         before = scale * layer.get_param("transitions")
-        loss, d_scores = crf_loss(layer, scores, lengths, gold)
-        layer.finish_update(Adam(1e-4))
+        out[scale] = (crf_loss(layer, scores, lengths, gold), crf_decode(layer, scores, lengths))
+        grads[scale] = layer.get_grad("transitions").copy()
+        layer.finish_update(Adam(1e-4, grad_clip=0.0))
         moved[scale] = scale * layer.get_param("transitions") - before
-        assert crf_decode(layer, scores, lengths)  # decodes with the scaled-back scores
-    assert numpy.abs(moved[1.0]).max() > 0
+    (loss_1, d_scores_1), paths_1 = out[1.0]
+    (loss_100, d_scores_100), paths_100 = out[100.0]
+    # the same CRF either way: same loss, same gradient for the model under it, same decoding
+    assert loss_100 == pytest.approx(loss_1, rel=1e-5) and paths_100 == paths_1
+    numpy.testing.assert_allclose(d_scores_100, d_scores_1, rtol=1e-5, atol=1e-7)
+    # the stored scores' gradient is `scale` times larger, and (plain Adam) they move `scale` times as far
+    assert numpy.abs(grads[1.0]).max() > 0
+    numpy.testing.assert_allclose(grads[100.0], 100 * grads[1.0], rtol=1e-4, atol=1e-7)
     numpy.testing.assert_allclose(moved[100.0], 100 * moved[1.0], rtol=1e-3, atol=1e-7)
 
 

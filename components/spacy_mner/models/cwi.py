@@ -73,7 +73,7 @@ def _build_torch_net(**settings):
                 u = torch.tanh(self.attention(fused))
                 scores = torch.einsum("btd,bsd->bts", fused, u).masked_fill(~mask[:, None, :], -1e4)
                 fused = torch.cat([fused, torch.softmax(scores, dim=-1) @ fused], dim=-1)
-            return self.dropout(fused)[mask].float()  # float32 also under autocast
+            return self.dropout(fused)[mask].float()  # float32 also from the bfloat16 copy (precision.py)
 
     return CWINet(**settings)
 

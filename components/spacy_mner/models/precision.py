@@ -7,9 +7,11 @@ CPU, prediction through a bfloat16 copy of the module (training stays float32). 
 first, was slower: it casts the weights again at every call.
 
 On CPU the setting changes no trained weight, so a trained pipeline can switch it at load time
-(`spacy.load(path, config={"components.ner.model.mixed_precision": True})`); scores move slightly. The
-bfloat16 copy is made again at the first prediction after the weights change: a thinc update, or an
-in-place change to a torch parameter (loading, parameter averaging), which its version counter shows.
+(`spacy.load(path, config={"components.ner.model.mixed_precision": True})`); scores move slightly. Set
+during CPU training, it makes the dev evaluations (which pick model-best) run in bfloat16 too. The GPU or
+CPU meaning is chosen when the model is built, from spaCy's current device. The bfloat16 copy is made
+again at the first prediction after the weights change: a thinc update, a new module, or a torch
+parameter changed in place or given new data (its version counter and data pointer show it).
 The wrapped module must return float32 (the nets here end with `.float()`).
 """
 import copy
@@ -21,7 +23,7 @@ from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
 
 class MixedPrecisionShim(PyTorchShim):
-    """A PyTorchShim with the `mixed_precision` of the module docstring. Torch is imported by the caller."""
+    """A PyTorchShim with the `mixed_precision` of the module docstring."""
 
     def __init__(self, model: Any, mixed_precision: bool = False):
         on_gpu = get_torch_default_device().type == "cuda"
@@ -31,11 +33,12 @@ class MixedPrecisionShim(PyTorchShim):
             grad_scaler=PyTorchGradScaler(enabled=mixed_precision and on_gpu),
         )
         self.cpu_bfloat16 = mixed_precision and not on_gpu
-        self._bfloat16: Optional[Tuple[Tuple, Any]] = None  # (weights' key, bfloat16 copy)
+        self._bfloat16: Optional[Tuple[Any, Tuple, Any]] = None  # (source module, weights' key, bfloat16 copy)
 
     def _weights_key(self) -> Tuple:
         tensors = itertools.chain(self._model.parameters(), self._model.buffers())
-        return (id(self._model), *(t._version for t in tensors))
+        # inference tensors (a model loaded under torch.inference_mode) keep no version counter
+        return tuple((t.data_ptr(), None if t.is_inference() else t._version) for t in tensors)
 
     def predict(self, inputs: ArgsKwargs) -> Any:
         if not (self.cpu_bfloat16 and self.device.type == "cpu"):
@@ -43,11 +46,11 @@ class MixedPrecisionShim(PyTorchShim):
         import torch
 
         key = self._weights_key()
-        if self._bfloat16 is None or self._bfloat16[0] != key:
-            self._bfloat16 = (key, copy.deepcopy(self._model).to(torch.bfloat16).eval())
+        if self._bfloat16 is None or self._bfloat16[0] is not self._model or self._bfloat16[1] != key:
+            self._bfloat16 = (self._model, key, copy.deepcopy(self._model).to(torch.bfloat16).eval().requires_grad_(False))
         cast = lambda x: x.bfloat16() if torch.is_tensor(x) and x.is_floating_point() else x  # noqa: E731
         with torch.no_grad():
-            return self._bfloat16[1](*map(cast, inputs.args), **{k: cast(v) for k, v in inputs.kwargs.items()})
+            return self._bfloat16[2](*map(cast, inputs.args), **{k: cast(v) for k, v in inputs.kwargs.items()})
 
     def finish_update(self, optimizer) -> None:
         self._bfloat16 = None  # thinc's update assigns the weights' data, which no version counter sees

@@ -9,7 +9,9 @@ decoded sequence is ever invalid.
 `learn_rate_scale` lets the CRF's few scores learn faster than the model under it, as BERT-CRF taggers
 usually do: at a fine-tuning rate (5e-5) the transitions would barely leave their initial values. Adam's
 steps do not depend on the size of the gradient, so the layer stores each score divided by the scale and
-uses it multiplied back: the scores then move `learn_rate_scale` times as fast.
+uses it multiplied back: the scores then move `learn_rate_scale` times as fast. That is exact for plain
+Adam; gradient clipping and weight decay act on the stored values, so with them (MSB's config has both) it
+is approximate. The scale is saved with the weights, which are stored divided by it.
 """
 from typing import List, Sequence, Tuple
 
