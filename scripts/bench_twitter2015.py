@@ -218,9 +218,9 @@ def main() -> None:
         t = r["per_type"]
         print(f"| {r['model']} | {r['p']:.2f} | {r['r']:.2f} | {r['f']:.2f} | "
               + " | ".join(f"{t.get(k, 0):.2f}" for k in ("PER", "LOC", "ORG", "OTHER"))
-              + (f" | {r['train_seconds'] / 60:.1f} min | {r.get('train_peak_mb', 0):.0f}" if r["train_seconds"] else " | (none) | (none)")
+              + (f" | {r['train_seconds'] / 60:.1f} min | {r['train_peak_mb']:.0f}" if r["train_seconds"] else " | (none) | (none)")
               + f" | {r['posts_per_second']:.0f} ({r['batch_size']})"
-              + f" | {r.get('predict_peak_mb', 0):.0f} |")
+              + f" | {r['predict_peak_mb']:.0f} |")
 
 
 if __name__ == "__main__":
