@@ -44,6 +44,8 @@ MODELS = {
     "cwi_attention": ("CWI + attention, caption words", CONFIGS / "cwi.cfg", ["--components.ner.model.attention", "true"], 256),
     "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", [], 64),
     "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words", CONFIGS / "msb_crf.cfg", [], 64),
+    "msb_crf_no_case": ("MSB (MiniLM-L6) + CRF, caption words, no case embeddings", CONFIGS / "msb_crf.cfg",
+                        ["--components.ner.model.case_features", "false"], 64),
     "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb_crf.cfg",
                      ["--components.ner.model.image_words", "none"], 64),
     "msb_crf_l4": ("MSB (MiniLM-L6, first 4 layers) + CRF, caption words", CONFIGS / "msb_crf.cfg",
@@ -64,7 +66,7 @@ FIRST_STAGE = {
 # same run, or was trained into the same --out by an earlier one.
 DERIVED = {
     f"{base}_bf16": (f"{MODELS[base][0]}, bfloat16 prediction", base, {"components.ner.model.mixed_precision": True})
-    for base in ("cwi", "cwi_none", "msb", "msb_crf", "msb_crf_none", "msb_crf_l4", "msb_crf_l2", "msb_crf_conll")
+    for base in ("cwi", "cwi_none", "msb", "msb_crf", "msb_crf_no_case", "msb_crf_none", "msb_crf_l4", "msb_crf_l2", "msb_crf_conll")
 }
 
 

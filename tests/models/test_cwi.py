@@ -130,8 +130,13 @@ def test_padded_bilstm_equals_packed_bidirectional_lstm():
         for name, param in packed.named_parameters():
             direction = "backward_lstm" if name.endswith("_reverse") else "forward_lstm"
             param.copy_(ours.state_dict()[f"{direction}.{name.replace('_reverse', '')}"])
-    x, lengths = torch.randn(3, 6, 5), torch.tensor([6, 2, 4])
+    x, lengths = torch.randn(3, 6, 5, requires_grad=True), torch.tensor([6, 2, 4])
     expected = packed(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[0]
     expected = pad_packed_sequence(expected, batch_first=True, total_length=6)[0]
     mask = torch.arange(6)[None, :] < lengths[:, None]
-    torch.testing.assert_close(ours(x, lengths)[mask], expected[mask])
+    out = ours(x, lengths)[mask]
+    torch.testing.assert_close(out, expected[mask])
+    weights = torch.randn_like(out)
+    (expected_grad,) = torch.autograd.grad((expected[mask] * weights).sum(), x)
+    (grad,) = torch.autograd.grad((out * weights).sum(), x)
+    torch.testing.assert_close(grad, expected_grad)

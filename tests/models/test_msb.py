@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
+from thinc.api import fix_random_seed
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from spacy_mner.models.msb import build_msb, featurize
-from spacy_mner.models.wordpieces import Specials, assign_windows, build_windows, plan_windows
+from spacy_mner.models.wordpieces import Specials, assign_windows, build_windows, case_class, plan_windows
 
 POSTS = [
     (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
@@ -153,6 +154,51 @@ def test_window_batch_reads_each_token_from_one_window(pooling):
         n_image = int(types.sum())  # the image pieces and the last [SEP]
         image = row[len(row) - n_image : -1] if n_image else []
         assert image in ([7, 8, 9], [], list(range(10, 24))) and len(row) <= 32
+
+
+@pytest.mark.parametrize(
+    "word,case",
+    [("obama", 1), ("Obama", 2), ("I", 2), ("NASA", 3), ("#NBA", 3), ("@nasa", 1), ("iPhone", 4), ("McDonald", 4),
+     ("2015", 5), ("😂", 5), ("#", 5), ("", 5), ("Zürich", 2), ("日本", 5)],
+)
+def test_case_class(word, case):
+    assert case_class(word) == case
+
+
+def test_window_batch_gives_each_post_piece_its_tokens_case():
+    specials = Specials(cls=2, sep=3, pad=0, unk=1)
+    posts = [[[5, 6], [7], [8, 9, 10]] * 10, [[11]]]  # the first post needs several windows
+    cases = [[1, 2, 3] * 10, [4]]
+    batch = build_windows(posts, [[20, 21], []], specials, window=16, stride=12, pooling="first", token_cases=cases)
+    assert batch.input_ids.shape[0] > 2
+    case_of_piece = {5: 1, 6: 1, 7: 2, 8: 3, 9: 3, 10: 3, 11: 4}  # specials, image pieces and padding: 0
+    expected = numpy.vectorize(lambda piece: case_of_piece.get(piece, 0))(batch.input_ids)
+    numpy.testing.assert_array_equal(batch.case_ids, expected)
+    plain = build_windows(posts, [[20, 21], []], specials, window=16, stride=12, pooling="first")
+    assert not plain.case_ids.any()
+
+
+def test_case_features_start_at_zero_then_learn_and_survive_save_load(tiny_bert, tmp_path):
+    vocab = spacy.blank("en").vocab
+    docs = [post(vocab, words, labels) for (words, _), labels in zip(POSTS, IMAGE_LABELS)]
+    fix_random_seed(0)
+    plain = tiny_model(tiny_bert).predict(docs)
+    fix_random_seed(0)
+    numpy.testing.assert_allclose(tiny_model(tiny_bert, case_features=True).predict(docs), plain, rtol=1e-5, atol=1e-6)
+
+    nlp = make_nlp(tiny_bert, case_features=True)
+    egs = train(nlp, steps=40)
+    assert nlp.evaluate(egs)["ents_f"] == 1.0
+    net = nlp.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
+    learned = net.case_embeddings.weight.detach()
+    moved = learned.abs().sum(dim=1).gt(0).tolist()
+    assert moved == [False, True, True, True, False, True]  # POSTS have no mixed case; class 0 stays zero
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    loaded_net = loaded.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
+    torch.testing.assert_close(loaded_net.case_embeddings.weight, learned)
+    texts = ["Obama visits PARIS today", "nasa launches from florida"]
+    assert [loaded(t).ents for t in texts].__repr__() == [nlp(t).ents for t in texts].__repr__()
 
 
 def test_long_post_gives_one_row_per_token(tiny_bert):

