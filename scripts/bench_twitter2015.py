@@ -43,7 +43,7 @@ MODELS = {
                               ["--components.ner.model.char_regularizers", "false"], 256),
     "cwi_attention": ("CWI + attention, caption words", CONFIGS / "cwi.cfg", ["--components.ner.model.attention", "true"], 256),
     "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", [], 64),
-    "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words", CONFIGS / "msb_crf.cfg", [], 64),
+    "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words, case embeddings", CONFIGS / "msb_crf.cfg", [], 64),
     "msb_crf_no_case": ("MSB (MiniLM-L6) + CRF, caption words, no case embeddings", CONFIGS / "msb_crf.cfg",
                         ["--components.ner.model.case_features", "false"], 64),
     "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb_crf.cfg",
@@ -52,7 +52,7 @@ MODELS = {
                    ["--components.ner.model.n_layers", "4"], 64),
     "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb_crf.cfg",
                    ["--components.ner.model.n_layers", "2"], 64),
-    "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words", CONFIGS / "msb_crf_stage2.cfg", [], 64),
+    "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings", CONFIGS / "msb_crf_stage2.cfg", [], 64),
 }
 # key: overrides of the first stage, configs/msb_crf.cfg trained on CoNLL-2003, whose last state's `ner` the
 # key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps; as project.yml's conll_* vars)

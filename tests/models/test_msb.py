@@ -167,15 +167,19 @@ def test_case_class(word, case):
 
 def test_window_batch_gives_each_post_piece_its_tokens_case():
     specials = Specials(cls=2, sep=3, pad=0, unk=1)
-    posts = [[[5, 6], [7], [8, 9, 10]] * 10, [[11]]]  # the first post needs several windows
-    cases = [[1, 2, 3] * 10, [4]]
+    long_token = list(range(30, 44))  # 14 pieces: cut to the 11 a window leaves beside [20, 21]
+    posts = [[[5, 6], [7], [8, 9, 10]] * 10 + [long_token], [[11]]]  # the first post needs several windows
+    cases = [[1, 2, 3] * 10 + [5], [4]]
     batch = build_windows(posts, [[20, 21], []], specials, window=16, stride=12, pooling="first", token_cases=cases)
     assert batch.input_ids.shape[0] > 2
-    case_of_piece = {5: 1, 6: 1, 7: 2, 8: 3, 9: 3, 10: 3, 11: 4}  # specials, image pieces and padding: 0
+    case_of_piece = {5: 1, 6: 1, 7: 2, 8: 3, 9: 3, 10: 3, 11: 4, **{p: 5 for p in long_token}}  # others: 0
     expected = numpy.vectorize(lambda piece: case_of_piece.get(piece, 0))(batch.input_ids)
     numpy.testing.assert_array_equal(batch.case_ids, expected)
+    assert (batch.input_ids == 40).any() and not (batch.input_ids == 41).any()  # the long token was cut
     plain = build_windows(posts, [[20, 21], []], specials, window=16, stride=12, pooling="first")
     assert not plain.case_ids.any()
+    with pytest.raises(ValueError, match="one case class per token"):
+        build_windows(posts, [[20, 21], []], specials, window=16, stride=12, pooling="first", token_cases=cases[:1])
 
 
 def test_case_features_start_at_zero_then_learn_and_survive_save_load(tiny_bert, tmp_path):
@@ -197,8 +201,11 @@ def test_case_features_start_at_zero_then_learn_and_survive_save_load(tiny_bert,
     loaded = spacy.load(tmp_path / "pipeline")
     loaded_net = loaded.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
     torch.testing.assert_close(loaded_net.case_embeddings.weight, learned)
-    texts = ["Obama visits PARIS today", "nasa launches from florida"]
-    assert [loaded(t).ents for t in texts].__repr__() == [nlp(t).ents for t in texts].__repr__()
+    assert loaded.get_pipe("ner").model.get_ref("scorer").attrs["case_features"] is True
+    docs = [nlp.make_doc(t) for t in ["Obama visits PARIS today", "nasa launches from florida"]]
+    numpy.testing.assert_array_equal(
+        loaded.get_pipe("ner").model.predict(docs), nlp.get_pipe("ner").model.predict(docs)
+    )
 
 
 def test_long_post_gives_one_row_per_token(tiny_bert):
@@ -239,13 +246,17 @@ def test_save_load_offline_after_the_model_folder_is_gone(tiny_copy, tmp_path, m
     assert len(shim._model.encoder.encoder.layer) == 1  # rebuilt from the stored (cut) config
 
 
-def test_mixed_precision_on_cpu_predicts_in_bfloat16_and_trains_in_float32(tiny_bert, check_bfloat16_prediction):
-    nlp = make_nlp(tiny_bert)
+@pytest.mark.parametrize("case_features", [False, True])
+def test_mixed_precision_on_cpu_predicts_in_bfloat16_and_trains_in_float32(
+    tiny_bert, check_bfloat16_prediction, case_features
+):
+    nlp = make_nlp(tiny_bert, case_features=case_features)
     check_bfloat16_prediction(nlp, train(nlp, steps=40))
 
 
-def test_edge_posts(tiny_bert):
-    nlp = make_nlp(tiny_bert)
+@pytest.mark.parametrize("case_features", [False, True])
+def test_edge_posts(tiny_bert, case_features):
+    nlp = make_nlp(tiny_bert, case_features=case_features)
     train(nlp, steps=2)
     model = nlp.get_pipe("ner").model.get_ref("scorer")
     tokenizer = model.get_ref("encoder").shims[0].tokenizer

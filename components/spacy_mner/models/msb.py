@@ -94,9 +94,14 @@ def _msb_net(encoder: Any, case_features: bool) -> Any:
             self.token_types = getattr(encoder.config, "type_vocab_size", 0) >= 2
             self.case_embeddings = None
             if case_features:
+                try:
+                    width = encoder.get_input_embeddings().embedding_dim  # ALBERT/ELECTRA: narrower than hidden
+                except (NotImplementedError, AttributeError) as err:
+                    name = type(encoder).__name__
+                    raise ValueError(f"case_features needs an encoder with input embeddings; {name} has none") from err
                 # zero at the start: the pretrained encoder reads its inputs unchanged until training moves them;
                 # class 0 (specials, image words) stays zero
-                self.case_embeddings = torch.nn.Embedding(CASE_CLASSES, encoder.config.hidden_size, padding_idx=0)
+                self.case_embeddings = torch.nn.Embedding(CASE_CLASSES, width, padding_idx=0)
                 torch.nn.init.zeros_(self.case_embeddings.weight)
 
         def forward(
@@ -107,7 +112,7 @@ def _msb_net(encoder: Any, case_features: bool) -> Any:
                 extra["input_ids"] = input_ids
             else:
                 words = self.encoder.get_input_embeddings()(input_ids)
-                extra["inputs_embeds"] = words + self.case_embeddings(case_ids).to(words.dtype)
+                extra["inputs_embeds"] = words + self.case_embeddings(case_ids)
             hidden = self.encoder(attention_mask=attention_mask, **extra).last_hidden_state
             flat = hidden.reshape(-1, hidden.shape[-1])
             picked = flat[piece_index] * piece_weight[:, None].to(flat.dtype)
@@ -284,7 +289,9 @@ def build_msb(
         raise ValueError(f"need window >= 8 and 0 < stride <= window, got window={window}, stride={stride}")
     if max_image_words < 0:
         raise ValueError(f"max_image_words must be >= 0, not {max_image_words}")
-    encoder = Model("msb_encoder", _encoder_forward, shims=[HFEncoderShim(mixed_precision=mixed_precision, case_features=case_features)])
+    encoder = Model(
+        "msb_encoder", _encoder_forward, shims=[HFEncoderShim(mixed_precision=mixed_precision, case_features=case_features)]
+    )
     output = Linear(nO=nO)
 
     def init(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Floats2d] = None) -> None:

@@ -160,6 +160,8 @@ def build_windows(
     n_tokens = 0
     if token_cases is None:
         token_cases = [[0] * len(pieces) for pieces in token_pieces]
+    elif [len(c) for c in token_cases] != [len(p) for p in token_pieces]:
+        raise ValueError("token_cases must give one case class per token of every post")
     for pieces, image, token_case in zip(token_pieces, image_pieces, token_cases):
         image = list(image[: (window - 3) // 2])
         tail = [specials.sep] + image + [specials.sep] if image else [specials.sep]
