@@ -66,7 +66,7 @@ FIRST_STAGE = {
 # same run, or was trained into the same --out by an earlier one.
 DERIVED = {
     f"{base}_bf16": (f"{MODELS[base][0]}, bfloat16 prediction", base, {"components.ner.model.mixed_precision": True})
-    for base in ("cwi", "cwi_none", "msb", "msb_crf", "msb_crf_no_case", "msb_crf_none", "msb_crf_l4", "msb_crf_l2", "msb_crf_conll")
+    for base in MODELS
 }
 
 
