@@ -53,6 +53,21 @@ def seeded():
 
 
 @pytest.fixture(scope="session")
+def assert_reads():
+    """`assert_reads(before, after, reads)`: scores before and after one input changed either moved (the
+    model reads that input) or are exactly equal (it does not)."""
+    import numpy
+
+    def check(before, after, reads: bool) -> None:
+        if reads:
+            assert numpy.abs(before - after).max() > 1e-5
+        else:
+            numpy.testing.assert_array_equal(before, after)
+
+    return check
+
+
+@pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return SAMPLE
 

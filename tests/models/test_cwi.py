@@ -126,16 +126,13 @@ INPUTS = {"use_chars": change_chars, "use_words": change_words, "use_image": cha
 
 @pytest.mark.parametrize("switch", list(INPUTS))
 @pytest.mark.parametrize("on", [True, False])
-def test_a_switched_off_input_does_not_reach_the_scores(make_nlp, switch, on):
+def test_a_switched_off_input_does_not_reach_the_scores(make_nlp, assert_reads, switch, on):
     """Change one input (characters, word vectors or image words) and nothing else: with its switch on the
     scores change, with it off they stay exactly equal."""
     nlp = initialized(make_nlp, **{switch: on})
     before, after = INPUTS[switch](nlp, scorer(nlp))
     assert before.shape == after.shape == (3, len(nlp.get_pipe("ner").tags))
-    if on:
-        assert numpy.abs(before - after).max() > 1e-4
-    else:
-        numpy.testing.assert_array_equal(before, after)
+    assert_reads(before, after, on)
 
 
 def test_without_inputs_cwi_is_a_clear_error(make_nlp):
@@ -179,6 +176,48 @@ def test_attention_reads_each_post_alone_in_a_batch_of_posts_of_other_lengths(ma
         net.attention.weight.mul_(2.0)
     assert numpy.abs(model.predict(docs) - batch).max() > 1e-4
     assert torch_net(initialized(make_nlp, attention=False)).attention is None
+
+
+# image_words -> (are the labels read, is the caption read) for a post that has both
+READS = {"auto": (True, False), "labels": (True, False), "caption": (False, True), "none": (False, False)}
+
+
+@pytest.mark.parametrize("source", list(READS))
+def test_image_words_setting_picks_labels_or_caption(make_nlp, assert_reads, source):
+    nlp = initialized(make_nlp, image_words=source)
+
+    def scores(labels, caption):
+        doc = make_post(nlp, ["Obama", "in", "Paris"], labels)
+        doc._.image_caption = caption
+        return scorer(nlp).predict([doc])
+
+    dog, band = [("tabby", 0.9)], [("guitar", 0.9)]
+    base = scores(dog, "a dog on a sofa")
+    reads_labels, reads_caption = READS[source]
+    assert_reads(base, scores(band, "a dog on a sofa"), reads_labels)
+    assert_reads(base, scores(dog, "a band on a stage"), reads_caption)
+    # a post without labels: "auto" falls back to the caption
+    assert_reads(scores(None, "a dog on a sofa"), scores(None, "a band on a stage"), source in ("auto", "caption"))
+
+
+@pytest.mark.parametrize("max_words", [0, 2, 5])
+def test_max_image_words_reads_the_first_words_only(make_nlp, assert_reads, max_words):
+    nlp = initialized(make_nlp, max_image_words=max_words)
+    labels = [("tabby", 0.5), ("lynx", 0.2), ("guitar", 0.1), ("stage", 0.05), ("sofa", 0.01)]
+    base = scorer(nlp).predict([make_post(nlp, ["Obama", "in", "Paris"], labels)])
+    for i in range(len(labels)):
+        changed = labels[:i] + [("volcano", 0.3)] + labels[i + 1:]
+        assert_reads(base, scorer(nlp).predict([make_post(nlp, ["Obama", "in", "Paris"], changed)]), i < max_words)
+
+
+@pytest.mark.parametrize(
+    "setting,message",
+    [({"image_words": "lables"}, "image_words must be auto, labels, caption or none, not 'lables'"),
+     ({"max_image_words": -1}, "max_image_words must be >= 0, not -1")],
+)
+def test_image_word_settings_are_checked_when_the_model_is_built(make_nlp, setting, message):
+    with pytest.raises(ValueError, match=message):
+        make_nlp(**setting)
 
 
 def test_same_seed_same_model(make_nlp):

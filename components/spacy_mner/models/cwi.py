@@ -27,6 +27,7 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Linear, Model, chain, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from ..extensions import check_image_word_settings
 from .featurize import doc_image_word_ids, word_char_ids, word_vectors
 from .precision import mixed_precision_wrapper
 
@@ -161,6 +162,7 @@ def build_cwi(
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """The CWI tag scorer: one row of `nO` tag scores per token of the batch, docs concatenated."""
+    check_image_word_settings(image_words, max_image_words)
     net = _build_torch_net(
         vectors_width=vectors_width, n_chars=n_chars, max_chars=max_chars, char_regularizers=char_regularizers,
         image_buckets=image_buckets, use_chars=use_chars, use_words=use_words, use_image=use_image,
