@@ -29,8 +29,9 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels)
-        "test": ["pytest", "hypothesis", "scikit-image", "build"],
+        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels; wheel:
+        # installing a packaged pipeline offline; pytest-random-order: `pytest --random-order`, order independence)
+        "test": ["pytest", "hypothesis", "scikit-image", "build", "wheel==0.45.1", "pytest-random-order==1.2.0"],
     },
     entry_points={
         "spacy_factories": [
