@@ -4,8 +4,9 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import FrozenSet, Iterator, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -20,10 +21,6 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")  # inline links and images: [text]
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
-def pages() -> List[Path]:
-    return [README, *sorted(DOCS.glob("*.md"))]
-
-
 def prose(path: Path) -> str:
     """The page's Markdown outside code blocks, without weasel's generated part: its links are relative
     to the project's root, where weasel writes them from, not to docs/."""
@@ -33,7 +30,8 @@ def prose(path: Path) -> str:
     return FENCE.sub("", text)
 
 
-def anchors(path: Path) -> set:
+@lru_cache(maxsize=None)
+def anchors(path: Path) -> FrozenSet[str]:
     """GitHub's heading ids: lower case, punctuation dropped, spaces as hyphens, -1, -2 ... for repeats."""
     seen: dict = {}
     for heading in HEADING.findall(FENCE.sub("", path.read_text(encoding="utf8"))):
@@ -41,7 +39,7 @@ def anchors(path: Path) -> set:
         seen[slug] = seen.get(slug, -1) + 1
         if seen[slug]:
             seen[f"{slug}-{seen[slug]}"] = 0
-    return set(seen)
+    return frozenset(seen)
 
 
 def relative_links(path: Path) -> Iterator[Tuple[str, Path, str]]:
@@ -72,7 +70,7 @@ def test_readme_links_every_docs_page():
 
 def test_relative_links_name_existing_files_and_headings():
     broken = []
-    for page in pages():
+    for page in [README, *sorted(DOCS.glob("*.md"))]:
         for target, file, anchor in relative_links(page):
             if not file.exists():
                 broken.append(f"{page.relative_to(ROOT)}: {target} (no such file)")
