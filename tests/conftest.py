@@ -19,7 +19,9 @@ settings.load_profile("spacy-mner")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
-TWITTER = ROOT.parent / "shared" / "data" / "twitter2015"
+DATA = ROOT.parent / "shared" / "data"  # beside the clone, in CI too
+TWITTER = DATA / "twitter2015"
+CONLL = DATA / "conll2003"
 
 
 def in_ci() -> bool:
@@ -76,6 +78,12 @@ def sample_dir() -> Path:
 def twitter_dir() -> Path:
     require_part((TWITTER / "train.txt").is_file(), f"Twitter-2015 not found at {TWITTER} (the benchmark data, ../shared/data)")
     return TWITTER
+
+
+@pytest.fixture(scope="session")
+def conll_dir() -> Path:
+    require_part((CONLL / "train.txt").is_file(), f"CoNLL-2003 not found at {CONLL} (../shared/data)")
+    return CONLL
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 They live in one place so that the corpus reader, the `image_labels` component and the models agree on
 names. All values are plain Python data (strings, lists, tuples) so that a DocBin stores them.
 """
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from spacy.tokens import Doc
 

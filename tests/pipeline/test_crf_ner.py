@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.api import Adam, NumpyOps
+from thinc.api import Adam
 
 from spacy_mner.pipeline import crf_ner
 from spacy_mner.pipeline.crf import bio_tags, crf_decode, crf_layer, crf_loss
