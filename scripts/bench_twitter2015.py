@@ -89,7 +89,7 @@ def run(cmd: List[str], stdout=None) -> Tuple[float, float]:
 
 
 def convert(data_dir: Path, corpus: Path, format: str = "twitter2015", splits: Tuple[str, ...] = ("train", "dev", "test")) -> Dict[str, Path]:
-    from spacy_mner.corpus.convert import convert as convert_file
+    from spacy_mner.corpus.docbin import convert as convert_file
 
     paths = {}
     for split in splits:

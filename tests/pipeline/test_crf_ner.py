@@ -8,7 +8,8 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Adam, NumpyOps
 
-from spacy_mner.pipeline.crf import bio_tags, crf_decode, crf_layer, crf_loss
+from spacy_mner.pipeline.crf import crf_decode, crf_layer, crf_loss
+from spacy_mner.tags import bio_tags
 
 POSTS = [
     (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),

@@ -20,8 +20,8 @@ from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer, chain
 from thinc.types import Floats2d
 
-from ..corpus.twitter import bio_spans
-from .crf import bio_tags, crf_decode, crf_layer, crf_loss
+from ..tags import bio_spans, bio_tags
+from .crf import crf_decode, crf_layer, crf_loss
 
 DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
 PREDICT_GROUP = 64
