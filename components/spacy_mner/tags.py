@@ -79,11 +79,11 @@ def bioes_spans(tags: Sequence[str]) -> Spans:
         prefix, label = split_tag(tag, i)
         if prefix not in "OBILU":
             raise TagError(i, f"tag {tags[i]!r} is not BIOES/BILOU")
+        if prefix in "IL" and (i == 0 or biluo[i - 1][:1] not in "BI" or biluo[i - 1][2:] != label):
+            raise TagError(i, f"{tags[i]!r} does not continue a B-/I- of the same type")
         follows = biluo[i + 1] if i + 1 < len(biluo) else "O"
         if prefix in "BI" and follows[:1] not in "IL" or prefix in "BI" and follows[2:] != label:
             raise TagError(i, f"{tags[i]!r} is not followed by I-/E- of the same type")
-        if prefix in "IL" and (i == 0 or biluo[i - 1][:1] not in "BI" or biluo[i - 1][2:] != label):
-            raise TagError(i, f"{tags[i]!r} does not continue a B-/I- of the same type")
     return [(start, end + 1, label) for label, start, end in tags_to_entities(biluo)]
 
 
