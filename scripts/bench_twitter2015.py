@@ -26,13 +26,8 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
-PAPER = {  # Table 4, Twitter-2015 test, entity-level micro F1
-    "BiLSTM+CRF (paper's baseline)": 64.42,
-    "CWI (paper)": 71.61,
-    "CWI + attention (paper)": 71.19,
-    "MSB-Small (paper)": 72.74,
-    "MSB-Small + CRF (paper)": 73.47,
-}
+# Table 4 of the paper (Twitter-2015 test F1), shared with report.py
+PAPER = json.loads((ROOT / "scripts" / "paper_table4.json").read_text(encoding="utf8"))["rows"]
 CONFIGS = ROOT / "configs"
 SPLIT_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}  # both corpora's file names
 # key: (label, config, overrides, prediction batch size)
@@ -212,14 +207,16 @@ def main() -> None:
         })
         saved.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     print(f"\nTwitter-2015 test, entity-level micro P/R/F1 (spaCy's scorer); machine: {machine}; seed {args.seed}\n")
-    print("| model | P | R | F1 | PER | LOC | ORG | OTHER | train time | train peak MB | posts/s (batch) | predict peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, f1 in PAPER.items():
-        print(f"| {name} | | | {f1:.2f} | | | | | | | | |")
+    types = sorted({label for r in results for label in r["per_type"]})  # the corpus's own entity types
+    print("| model | P | R | F1 | " + "".join(f"{t} | " for t in types)
+          + "train time | train peak MB | posts/s (batch) | predict peak MB |")
+    print("|---|---|---|---|" + "---|" * (len(types) + 4))
+    for name, f1 in PAPER:
+        print(f"| {name} (paper) | | | {f1:.2f} | " + "| " * (len(types) + 4))
     for r in results:
         t = r["per_type"]
         print(f"| {r['model']} | {r['p']:.2f} | {r['r']:.2f} | {r['f']:.2f} | "
-              + " | ".join(f"{t.get(k, 0):.2f}" for k in ("PER", "LOC", "ORG", "OTHER"))
+              + " | ".join(f"{t[k]:.2f}" if k in t else "–" for k in types)
               + (f" | {r['train_seconds'] / 60:.1f} min | {r['train_peak_mb']:.0f}" if r["train_seconds"] else " | (none) | (none)")
               + f" | {r['posts_per_second']:.0f} ({r['batch_size']})"
               + f" | {r['predict_peak_mb']:.0f} |")
