@@ -103,10 +103,10 @@ def test_error_counts_of_a_model(metrics, tmp_path):
     assert f"## Errors on `{tmp_path / 'test.spacy'}`" in report and "### ruler" in report
     rows = report.split("### ruler")[1].strip().splitlines()[2:]
     assert rows == [
-        "| PER | 1 | 1 | – | 0 | 0 | 0 |",
         "| LOC | 2 | 1 | LOC->ORG 1 | 0 | 0 | 0 |",
         "| ORG | 2 | 0 | – | 1 | 1 | 1 |",
         "| OTHER | 1 | 1 | – | 0 | 0 | 0 |",
+        "| PER | 1 | 1 | – | 0 | 0 | 0 |",
         "| all | 6 | 3 | 1 | 1 | 1 | 1 |",
     ]
 
