@@ -37,19 +37,19 @@ MODELS = {
     "cwi_no_td_gn_sinerelu": ("CWI, caption words, no TD+GN+SineReLU", CONFIGS / "cwi.cfg",
                               ["--components.ner.model.char_regularizers", "false"], 256),
     "cwi_attention": ("CWI + attention, caption words", CONFIGS / "cwi.cfg", ["--components.ner.model.attention", "true"], 256),
-    "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", [], 64),
-    "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words, case embeddings", CONFIGS / "msb_crf.cfg", [], 64),
-    "msb_crf_no_case": ("MSB (MiniLM-L6) + CRF, caption words, no case embeddings", CONFIGS / "msb_crf.cfg",
+    "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", ["--components.ner.use_crf", "false"], 64),
+    "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words, case embeddings", CONFIGS / "msb.cfg", [], 64),
+    "msb_crf_no_case": ("MSB (MiniLM-L6) + CRF, caption words, no case embeddings", CONFIGS / "msb.cfg",
                         ["--components.ner.model.case_features", "false"], 64),
-    "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb_crf.cfg",
+    "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb.cfg",
                      ["--components.ner.model.image_words", "none"], 64),
-    "msb_crf_l4": ("MSB (MiniLM-L6, first 4 layers) + CRF, caption words", CONFIGS / "msb_crf.cfg",
+    "msb_crf_l4": ("MSB (MiniLM-L6, first 4 layers) + CRF, caption words", CONFIGS / "msb.cfg",
                    ["--components.ner.model.n_layers", "4"], 64),
-    "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb_crf.cfg",
+    "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb.cfg",
                    ["--components.ner.model.n_layers", "2"], 64),
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings", CONFIGS / "msb_crf_stage2.cfg", [], 64),
 }
-# key: overrides of the first stage, configs/msb_crf.cfg trained on CoNLL-2003, whose last state's `ner` the
+# key: overrides of the first stage, configs/msb.cfg trained on CoNLL-2003, whose last state's `ner` the
 # key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps; as project.yml's conll_* vars)
 FIRST_STAGE = {
     "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.total_steps", "878",
@@ -178,11 +178,11 @@ def main() -> None:
             conll = convert(args.conll_dir, args.out / "corpus-conll2003", format="conll2003", splits=("train", "dev"))
             first = args.out / f"{key}-stage1"
             first_seconds, first_mb = run([
-                sys.executable, "-m", "spacy", "train", str(CONFIGS / "msb_crf.cfg"), "--output", str(first),
+                sys.executable, "-m", "spacy", "train", str(CONFIGS / "msb.cfg"), "--output", str(first),
                 "--paths.train", str(conll["train"]), "--paths.dev", str(conll["dev"]), "--system.seed", str(args.seed),
                 "--gpu-id", str(args.gpu_id), *FIRST_STAGE[key]])
             overrides = [*overrides, "--paths.source", str(first / "model-last")]
-            first_command = f"python -m spacy train configs/msb_crf.cfg (on CoNLL-2003) {' '.join(FIRST_STAGE[key])}, then "
+            first_command = f"python -m spacy train configs/msb.cfg (on CoNLL-2003) {' '.join(FIRST_STAGE[key])}, then "
         if key in DERIVED:
             _, base, load_config = DERIVED[key]
             derive(args.out / base / "model-best", output / "model-best", load_config)

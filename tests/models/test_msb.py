@@ -339,11 +339,11 @@ def test_second_stage_config_starts_from_the_first_stage(tiny_bert, tmp_path):
 
 
 def test_second_stage_config_is_msb_crf_but_for_the_sourced_ner():
-    """configs/msb_crf_stage2.cfg may not drift from configs/msb_crf.cfg: only `ner` (sourced) differs."""
+    """configs/msb_crf_stage2.cfg may not drift from configs/msb.cfg: only `ner` (sourced) differs."""
     from thinc.api import Config
 
     configs = Path(__file__).resolve().parents[2] / "configs"
-    first = Config().from_disk(configs / "msb_crf.cfg", interpolate=False)
+    first = Config().from_disk(configs / "msb.cfg", interpolate=False)
     second = Config().from_disk(configs / "msb_crf_stage2.cfg", interpolate=False)
     assert second["components"].pop("ner") == {"source": "${paths.source}"}
     assert second["paths"].pop("source") is None
