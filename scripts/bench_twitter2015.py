@@ -50,9 +50,10 @@ MODELS = {
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings", CONFIGS / "msb_crf_stage2.cfg", [], 64),
 }
 # key: overrides of the first stage, configs/msb.cfg trained on CoNLL-2003, whose last state's `ner` the
-# key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps; as project.yml's conll_* vars)
+# key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps, 125 of them warming up: a warm-up
+# share of 0.1424; as project.yml's conll_* vars)
 FIRST_STAGE = {
-    "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.total_steps", "878",
+    "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.warmup", "0.1424",
                       "--training.eval_frequency", "300"],
 }
 
