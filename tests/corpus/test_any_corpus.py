@@ -107,7 +107,7 @@ def test_tag_scheme_functions():
 
 def test_rare_type_is_reported_as_a_likely_typo(tmp_path):
     path = tmp_path / "typo.txt"
-    path.write_text("".join(f"IMGID:{i}\nBob\tB-PER\nsays\tO\n\n" for i in range(5)) + "IMGID:x\nAnn\tB-PRE\n", encoding="utf8")
+    path.write_text("".join(f"IMGID:{i}\nBob\tB-PER\nsays\tO\n\n" for i in range(150)) + "IMGID:x\nAnn\tB-PRE\n", encoding="utf8")
     stats = convert(path, tmp_path / "out.spacy")
     assert [w for w in stats.warnings() if "'PRE'" in w] and not [w for w in stats.warnings() if "'PER'" in w]
     cli = subprocess.run([sys.executable, "-m", "spacy_mner", "convert", str(path), str(tmp_path / "o.spacy"),

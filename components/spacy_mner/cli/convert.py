@@ -3,34 +3,41 @@
 import argparse
 import sys
 from pathlib import Path
+from typing import Optional
 
 from ..corpus.docbin import ALIASES, FORMATS, convert, parse_renames, resolve_format
 from ..corpus.posts import CorpusFormatError
 from ..tags import SCHEMES
 
 
+def optional_path(value: str) -> Optional[Path]:
+    """A path, or None for "" (a project var left empty)."""
+    return Path(value) if value else None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="corpus file (format told from the file unless --format)")
     parser.add_argument("output", type=Path, help="DocBin to write (.spacy)")
-    parser.add_argument("--format", choices=list(FORMATS) + list(ALIASES), default=None,
-                        help="twitter: IMGID blocks of token<TAB>tag; conll: token ... tag columns; jsonl: "
-                             "character offsets (Prodigy, doccano; a .json list or Label Studio export too); spacy: "
+    parser.add_argument("--format", choices=["auto", *FORMATS, *ALIASES], default="auto",
+                        help="auto (the default): told from the file; twitter: IMGID blocks of token<TAB>tag; "
+                             "conll: token ... tag columns; jsonl: character offsets (Prodigy, doccano; a .json list or Label Studio export too); spacy: "
                              "a DocBin. twitter2015 = twitter; conll2003 = conll with --rename MISC=OTHER")
     parser.add_argument("--scheme", choices=list(SCHEMES), default=None,
                         help="the tags' scheme (tag formats): detected from the file unless given")
     parser.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                         help="rename an entity type (repeatable; several OLDs may share a NEW to merge types)")
-    parser.add_argument("--images", type=Path, default=None,
+    parser.add_argument("--images", type=optional_path, default=None,
                         help="folder holding each post's image as <image id>.jpg (or .png, ...); relative "
                              "per-post `image` paths of JSONL records are looked up here too")
-    parser.add_argument("--captions", type=Path, default=None, help="captions file: '<id>.jpg :caption' lines")
+    parser.add_argument("--captions", type=optional_path, default=None,
+                        help="captions file: '<id>.jpg :caption' lines, keyed by image id")
     parser.add_argument("--lang", default="en", help="language of the tokenizer for JSONL records without tokens")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         renames = parse_renames(args.rename)
-        format, renames = resolve_format(args.format, args.input, renames)
+        format, renames = resolve_format(None if args.format == "auto" else args.format, args.input, renames)
     except (ValueError, CorpusFormatError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -28,7 +28,7 @@ FORMATS = ("twitter", "conll", "jsonl", "spacy")
 # alias -> (format, renames it implies)
 ALIASES: Dict[str, tuple] = {"twitter2015": ("twitter", {}), "conll2003": ("conll", {"MISC": "OTHER"})}
 TAG_FORMATS = ("twitter", "conll")
-# a type with fewer entities than this, or under this share of all, is reported as a likely typo
+# a type with fewer entities than this and under this share of all is reported as a likely typo (B-PRE)
 FEW_ENTITIES, FEW_SHARE = 3, 0.01
 
 
@@ -61,7 +61,7 @@ class CorpusStats:
             f"entity type {label!r} has only {n} entit{'y' if n == 1 else 'ies'} ({100 * n / total:.1f}% of {total}): "
             f"a typo? (--rename {label}=OTHER_NAME merges it into another type)"
             for label, n in sorted(self.entities.items())
-            if n < FEW_ENTITIES or n / total < FEW_SHARE
+            if n < FEW_ENTITIES and n / total < FEW_SHARE
         ] + [f"--rename {old}=...: the corpus has no entity of type {old!r}" for old in self.unused_renames]
 
 
