@@ -153,6 +153,16 @@ def test_bad_offset_records_name_file_and_line(tmp_path, line, message):
         read_corpus(path, Vocab())
 
 
+def test_rejected_prodigy_records_are_left_out_and_counted(tmp_path):
+    path = tmp_path / "db-out.jsonl"
+    lines = [record(spans=[[0, 3, "PER"]], answer="accept"), record(spans=[[0, 2, "PER"]], answer="reject"),
+             json.dumps({"text": "", "answer": "ignore"}), record(spans=[[13, 21, "LOC"]])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    stats = convert(path, tmp_path / "out.spacy")
+    assert (stats.posts, stats.rejected, dict(stats.entities)) == (2, 2, {"PER": 1, "LOC": 1})
+    assert "2 rejected or ignored records left out" in stats.report()
+
+
 def test_label_studio_errors_name_the_item(tmp_path):
     task = {"data": {"text": "Bob"}, "annotations": [{"result": [{"type": "labels", "value": {"start": 0, "end": 3, "labels": ["A", "B"]}}]}]}
     path = tmp_path / "export.json"

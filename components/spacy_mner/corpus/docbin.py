@@ -44,6 +44,7 @@ class CorpusStats:
     format: str = ""
     scheme: Optional[str] = None
     unused_renames: List[str] = field(default_factory=list)
+    rejected: int = 0  # records an annotation tool marks rejected or ignored, left out
 
     def report(self) -> str:
         ents = ", ".join(f"{k} {v}" for k, v in sorted(self.entities.items()))
@@ -52,6 +53,7 @@ class CorpusStats:
         return (
             f"[{how}] posts {self.posts}, tokens {self.tokens}, entities {sum(self.entities.values())} ({ents}); "
             f"with image {share(self.with_image)}, with caption {share(self.with_caption)}"
+            + (f"; {self.rejected} rejected or ignored records left out" if self.rejected else "")
         )
 
     def warnings(self) -> List[str]:
@@ -163,16 +165,19 @@ def read_corpus(
 
 
 def _read(path, vocab, images, captions, format, scheme, renames, lang):
-    """(docs, format, scheme, renames the corpus had no use for)."""
+    """(docs, format, scheme, renames the corpus had no use for, rejected records left out)."""
     format, renames = resolve_format(format, path, renames)
     caption_of: Dict[str, str] = read_captions(captions) if captions else {}
+    rejected = 0
     if format == "spacy":
         docs, labels = _pass_through(path, vocab, images, caption_of, renames)
-        return docs, format, None, sorted(set(renames) - labels)
+        return docs, format, None, sorted(set(renames) - labels), rejected
     if format == "jsonl":
         import spacy
 
-        posts = list(read_offset_posts(path, spacy.blank(lang).make_doc))
+        read = list(read_offset_posts(path, spacy.blank(lang).make_doc))
+        posts = [post for post in read if not post.rejected]
+        rejected = len(read) - len(posts)
     else:
         posts = list(read_twitter_posts(path) if format == "twitter" else read_conll_posts(path))
         scheme = tagged_spans(path, posts, scheme)
@@ -188,7 +193,7 @@ def _read(path, vocab, images, captions, format, scheme, renames, lang):
             doc._.image_caption = post.caption if post.caption is not None else caption_of.get(post.image_id)
         docs.append(doc)
     labels = {label for post in posts for _, _, label in post.spans or []}
-    return docs, format, scheme, sorted(set(renames) - labels)
+    return docs, format, scheme, sorted(set(renames) - labels), rejected
 
 
 def _pass_through(path: Path, vocab: Vocab, images: Optional[Path], caption_of: Dict[str, str], renames: Dict[str, str]):
@@ -233,10 +238,10 @@ def convert(
     lang: str = "en",
 ) -> CorpusStats:
     """Write the corpus at `path` to the DocBin `output`, keeping the posts' image data."""
-    docs, format, scheme, unused = _read(Path(path), Vocab(), images, captions, format, scheme, renames, lang)
+    docs, format, scheme, unused, rejected = _read(Path(path), Vocab(), images, captions, format, scheme, renames, lang)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     DocBin(docs=docs, store_user_data=True).to_disk(output)
     stats = corpus_stats(docs)
-    stats.format, stats.scheme, stats.unused_renames = format, scheme, unused
+    stats.format, stats.scheme, stats.unused_renames, stats.rejected = format, scheme, unused, rejected
     return stats

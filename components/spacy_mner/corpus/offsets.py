@@ -12,7 +12,8 @@ Accepted records (one per line in `.jsonl`, or a JSON list in `.json`):
 
 Where a record has no tokens, the tokenizer passed in makes them. A span that does not fall on token
 boundaries, overlaps another, lies outside the text or has an empty label is an error naming the file and
-line (item, for a JSON list): never dropped or shifted silently. The image id is `image_id` (else `id`),
+line (item, for a JSON list): never dropped or shifted silently. A Prodigy record whose `answer` is
+"reject" or "ignore" is not an annotation: it is left out, and the converter counts it. The image id is `image_id` (else `id`),
 for an images folder or a captions file keyed by id; `image` is a path (relative ones are resolved by
 `docbin.py`).
 """
@@ -123,6 +124,8 @@ def _tokens(path: Path, where: Where, text: str, record: Dict, make_doc: Callabl
 
 
 def _post(path: Path, where: Where, record: Dict, make_doc: Callable[[str], Doc]) -> Post:
+    if record.get("answer") in ("reject", "ignore"):
+        return Post(image_id=None, line=where, rejected=True)
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise CorpusFormatError(path, where, "the record has no text")

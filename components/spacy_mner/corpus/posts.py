@@ -38,6 +38,7 @@ class Post:
     spans: Optional[List[Tuple[int, int, str]]] = None  # offset formats: (start, end, label) token spans
     image: Optional[str] = None  # a path the file gives for the post's image
     caption: Optional[str] = None  # a caption the file gives
+    rejected: bool = False  # an annotation tool's rejected or ignored record (Prodigy's "answer"): not converted
 
 
 def read_lines(path: Path) -> List[str]:
