@@ -133,7 +133,13 @@ class CRFEntityRecognizer(TrainablePipe):
                 ids.append(0)
                 continue
             prefix, label = biluo.split("-", 1)
-            ids.append(index.get(f"{'B' if prefix in 'BU' else 'I'}-{label}", 0))
+            tag = f"{'B' if prefix in 'BU' else 'I'}-{label}"
+            if tag not in index:
+                known = sorted({t[2:] for t in index if t != "O"})
+                raise ValueError(f"the training data has the entity type {label!r}, which this component was not "
+                                 f"initialized with ({', '.join(known)}); a sourced component keeps its types, so "
+                                 "its new corpus must use the same ones (convert --rename maps them)")
+            ids.append(index[tag])
         return ids
 
     def get_loss(self, examples: Iterable[Example], scores: Floats2d):
