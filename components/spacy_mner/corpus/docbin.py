@@ -12,7 +12,7 @@ the same posts in different formats give identical DocBins.
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
@@ -140,7 +140,7 @@ def post_to_doc(vocab: Vocab, post: Post, renames: Dict[str, str]) -> Doc:
     return doc
 
 
-def _image_path(path: Path, post: Post, images: Optional[Path]) -> Optional[str]:
+def _image_path(path: Path, post: Post, images: Optional[Path]) -> str:
     """The post's own image path, resolved against the images folder, then the corpus file's folder."""
     candidate = Path(post.image)
     for base in ([] if candidate.is_absolute() else [b for b in (images, path.parent) if b is not None]) or [Path()]:
@@ -164,7 +164,10 @@ def read_corpus(
     return _read(Path(path), vocab, images, captions, format, scheme, renames, lang)[0]
 
 
-def _read(path, vocab, images, captions, format, scheme, renames, lang):
+def _read(
+    path: Path, vocab: Vocab, images: Optional[Path], captions: Optional[Path], format: Optional[str],
+    scheme: Optional[str], renames: Optional[Dict[str, str]], lang: str,
+) -> Tuple[List[Doc], str, Optional[str], List[str], int]:
     """(docs, format, scheme, renames the corpus had no use for, rejected records left out)."""
     format, renames = resolve_format(format, path, renames)
     caption_of: Dict[str, str] = read_captions(captions) if captions else {}
@@ -175,7 +178,11 @@ def _read(path, vocab, images, captions, format, scheme, renames, lang):
     if format == "jsonl":
         import spacy
 
-        read = list(read_offset_posts(path, spacy.blank(lang).make_doc))
+        try:
+            tokenizer = spacy.blank(lang).make_doc
+        except ImportError:
+            raise CorpusFormatError(path, None, f"--lang {lang!r}: spaCy has no such language") from None
+        read = list(read_offset_posts(path, tokenizer))
         posts = [post for post in read if not post.rejected]
         rejected = len(read) - len(posts)
     else:
