@@ -157,14 +157,23 @@ class CRFEntityRecognizer(TrainablePipe):
 
     @staticmethod
     def _gold(example: Example, index: Dict[str, int]) -> List[int]:
-        """Gold tag ids of the predicted tokens; tokens the gold does not align to count as O."""
-        ids = []
-        for biluo in example.get_aligned_ner():
-            if biluo in (None, "", "-", "O"):
-                ids.append(0)
+        """Gold tag ids of the predicted tokens, through spaCy's alignment of the two tokenizations.
+
+        An entity covers every predicted token that overlaps one of its gold tokens (a gold `#Blackhawks`
+        split by the tokenizer into `#` `Blackhawks` gives B-X I-X; a predicted token that straddles the
+        entity's edge joins it), unless that would overlap an earlier entity; labels unknown to the
+        component and tokens outside entities are O.
+        """
+        ids = [0] * len(example.predicted)
+        y2x = example.alignment.y2x
+        for ent in example.reference.ents:
+            tokens = [int(i) for t in range(ent.start, ent.end) for i in y2x[t]]
+            if not tokens or f"B-{ent.label_}" not in index:
                 continue
-            prefix, label = biluo.split("-", 1)
-            ids.append(index.get(f"{'B' if prefix in 'BU' else 'I'}-{label}", 0))
+            start, end = min(tokens), max(tokens) + 1
+            if any(ids[start:end]):
+                continue
+            ids[start:end] = [index[f"B-{ent.label_}"]] + [index[f"I-{ent.label_}"]] * (end - start - 1)
         return ids
 
     def get_loss(self, examples: Iterable[Example], scores: Floats2d):
