@@ -138,16 +138,15 @@ def crf_span_probabilities(model: Model, scores: Floats2d, lengths: List[int],
         crf = _torch_crf(model, scores_t.device)
         padded, mask = _pad(scores_t, lengths)
         docs = torch.as_tensor([d for d, _, _, _ in flat], device=padded.device)
-        constrained = padded[docs].clone()
+        # an additive mask per span, built in numpy: -inf on every tag the span rules out
+        rule_out = numpy.zeros((len(flat), padded.shape[1], padded.shape[2]), dtype="float32")
         for row, (d, start, end, b_tag) in enumerate(flat):
-            only_b = torch.full_like(constrained[row, start], float("-inf"))
-            only_b[b_tag] = 0.0
-            only_i = torch.full_like(only_b, float("-inf"))
-            only_i[b_tag + 1] = 0.0
-            constrained[row, start] += only_b
-            constrained[row, start + 1:end] += only_i
+            rule_out[row, start:end] = float("-inf")
+            rule_out[row, start, b_tag] = 0.0
+            rule_out[row, start + 1:end, b_tag + 1] = 0.0
             if end < lengths[d]:
-                constrained[row, end, b_tag + 1] = float("-inf")
+                rule_out[row, end, b_tag + 1] = float("-inf")
+        constrained = padded[docs] + torch.from_numpy(rule_out).to(padded.device)
         emissions = torch.cat([padded, constrained]).transpose(0, 1)
         masks = torch.cat([mask, mask[docs]]).transpose(0, 1)
         log_z = crf._compute_normalizer(emissions, masks)
