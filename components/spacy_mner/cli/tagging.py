@@ -24,23 +24,23 @@ def tag_posts(nlp: Language, posts: Iterable[JsonlPost], *, batch_size: int, n_p
               ) -> Iterator[Tuple[JsonlPost, Optional[Doc]]]:
     """`(post, doc)` for every post, in input order; `doc` is None for a post with an `error` (set here
     when the pipeline cannot tag it)."""
-    pending: List[Tuple[JsonlPost, Doc]] = []  # sent to nlp.pipe, not yet back
+    pending: List[Tuple[int, JsonlPost, Doc]] = []  # sent to nlp.pipe, not yet back, numbered in order
 
-    def docs() -> Iterator[Tuple[Doc, JsonlPost]]:
-        for post in posts:
+    def docs() -> Iterator[Tuple[Doc, int]]:
+        for number, post in enumerate(posts):
             doc = _make_doc(nlp, post)
-            pending.append((post, doc))
-            yield doc, post
+            pending.append((number, post, doc))
+            yield doc, number
 
     with warnings.catch_warnings(), _error_handlers(nlp, ignore_error):
         warnings.simplefilter("ignore", ImageWarning)  # set before nlp.pipe forks its workers
-        for doc, post in nlp.pipe(docs(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-            while pending[0][0].line != post.line:  # dropped with a batch that failed
-                yield _alone(nlp, *pending.pop(0))
-            pending.pop(0)
+        for doc, number in nlp.pipe(docs(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+            while pending[0][0] != number:  # dropped with a batch that failed
+                yield _alone(nlp, *pending.pop(0)[1:])
+            _, post, _ = pending.pop(0)
             yield post, (None if post.error else doc)
         while pending:
-            yield _alone(nlp, *pending.pop(0))
+            yield _alone(nlp, *pending.pop(0)[1:])
 
 
 def _make_doc(nlp: Language, post: JsonlPost) -> Doc:
