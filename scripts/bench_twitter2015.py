@@ -14,7 +14,8 @@ model beside spaCy's stock `ner` trained on the same data in the same run.
 
 Each model is also scored in the three text modes of `spacy_mner.corpus.text_modes` (on the corpus tokens,
 on the tokens joined by one space, on the text with punctuation attached as typed), the F1 users get from
-`nlp(text)`; a second table prints them.
+`nlp(text)`; a second table prints them, with the expected calibration error of the entity scores on test
+(reliability diagrams in OUT/KEY.calibration.png; see scripts/calibration.py).
 
 Time it on an otherwise idle machine and without OMP_WAIT_POLICY=PASSIVE, which costs torch about a third
 of its speed on 2 idle cores (the machine line of the table says which was set).
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = {  # Table 4, Twitter-2015 test, entity-level micro F1
@@ -147,6 +148,23 @@ def text_mode_scores(model: Path, test: Path) -> Dict[str, float]:
     return {mode: 100 * nlp.evaluate(examples_in_mode(nlp, golds, mode))["ents_f"] for mode in TEXT_MODES}
 
 
+def calibrate(model: Path, test: Path, png: Path) -> Optional[float]:
+    """Print the reliability table of the model's entity scores on test, save the diagram; the ECE (None for
+    a model without entity scores, such as spaCy's stock `ner`)."""
+    import calibration  # scripts/calibration.py, beside this script
+    import spacy
+
+    from spacy_mner.pipeline.confidence import pipeline_spans_key
+
+    if pipeline_spans_key(spacy.load(model)) is None:
+        return None
+    rows, ece = calibration.reliability(calibration.scored_entities(model, test, "tokens"), bins=10)
+    print(f"\n{model}: reliability of the entity scores on test")
+    calibration.print_table(rows, ece)
+    calibration.diagram(rows, ece, png, f"{model.parent.name} on Twitter-2015 test")
+    return ece
+
+
 def measure_prediction(model: Path, test: Path, batch_size: int, out: Path) -> Tuple[float, float]:
     """Prediction speed (posts/s) and peak memory (MB), in a fresh process of its own."""
     with open(out, "w") as f:
@@ -225,8 +243,9 @@ def main() -> None:
         scores = json.loads(metrics.read_text())
         speed, predict_mb = measure_prediction(output / "model-best", corpus["test"], batch_size, args.out / f"{key}.speed")
         modes = text_mode_scores(output / "model-best", corpus["test"])
+        ece = calibrate(output / "model-best", corpus["test"], args.out / f"{key}.calibration.png")
         results.append({
-            "text_mode_f": modes,
+            "text_mode_f": modes, "ece": ece,
             "key": key, "model": label, "p": 100 * scores["ents_p"], "r": 100 * scores["ents_r"], "f": 100 * scores["ents_f"],
             "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
             "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb, "posts_per_second": speed, "batch_size": batch_size,
@@ -247,12 +266,13 @@ def main() -> None:
               + f" | {r['posts_per_second']:.0f} ({r['batch_size']})"
               + f" | {r['predict_peak_mb']:.0f} |")
     print("\nTest F1 by what the pipeline is given: the corpus tokens, the tokens joined by one space, typed text\n")
-    print("| model | corpus tokens | joined by one space | punctuation as typed |")
-    print("|---|---|---|---|")
+    print("| model | corpus tokens | joined by one space | punctuation as typed | entity score ECE |")
+    print("|---|---|---|---|---|")
     for r in results:
         if "text_mode_f" in r:
-            m = r["text_mode_f"]
-            print(f"| {r['model']} | {m['tokens']:.2f} | {m['spaced']:.2f} | {m['typed']:.2f} |")
+            m, ece = r["text_mode_f"], r.get("ece")
+            print(f"| {r['model']} | {m['tokens']:.2f} | {m['spaced']:.2f} | {m['typed']:.2f} | "
+                  + ("" if ece is None else f"{ece:.4f}") + " |")
 
 
 if __name__ == "__main__":

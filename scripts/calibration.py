@@ -51,6 +51,15 @@ def reliability(entities: List[Tuple[float, bool]], bins: int) -> Tuple[List[Tup
     return rows, ece
 
 
+def print_table(rows, ece: float) -> None:
+    """The reliability table (Markdown) and the ECE."""
+    print("| score bin | entities | mean score | share exactly right |")
+    print("|---|---|---|---|")
+    for low, high, n, confidence, accuracy in rows:
+        print(f"| {low:.1f}-{high:.1f} | {n} | {confidence:.3f} | {accuracy:.3f} |")
+    print(f"\nexpected calibration error (ECE, {len(rows)} non-empty bins): {ece:.4f}")
+
+
 def diagram(rows, ece: float, path: Path, title: str) -> None:
     import matplotlib
 
@@ -83,11 +92,7 @@ def main() -> None:
         raise SystemExit("the pipeline predicts no entities on this DocBin: nothing to calibrate")
     rows, ece = reliability(entities, args.bins)
     print(f"{len(entities)} predicted entities, {sum(ok for _, ok in entities)} exactly right; text mode {args.mode}\n")
-    print("| score bin | entities | mean score | share exactly right |")
-    print("|---|---|---|---|")
-    for low, high, n, confidence, accuracy in rows:
-        print(f"| {low:.1f}-{high:.1f} | {n} | {confidence:.3f} | {accuracy:.3f} |")
-    print(f"\nexpected calibration error (ECE, {args.bins} bins): {ece:.4f}")
+    print_table(rows, ece)
     diagram(rows, ece, args.out, f"{args.model.name} on {args.test.name}")
     print(f"reliability diagram: {args.out}")
 
