@@ -51,6 +51,9 @@ setup(
         "thinc_schedules": [
             "spacy_mner.warmup_linear_epochs.v1 = spacy_mner.schedules:warmup_linear_epochs",
         ],
+        "spacy_tokenizers": [
+            "spacy_mner.social_tokenizer.v1 = spacy_mner.tokenizer:create_social_tokenizer",
+        ],
         "spacy_callbacks": [
             "spacy_mner.multimodal_evaluate.v1 = spacy_mner.corpus.evaluate:make_multimodal_evaluate",
             "spacy_mner.static_vectors.v1 = spacy_mner.models.vectors:make_static_vectors_callback",

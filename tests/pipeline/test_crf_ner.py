@@ -125,12 +125,3 @@ def test_edge_posts(make_nlp):
     empty = Example(Doc(nlp.vocab, words=[]), Doc(nlp.vocab, words=[]))
     assert nlp.update([empty])["ner"] == 0.0
 
-
-def test_a_type_the_component_was_not_initialized_with_is_a_clear_error(make_nlp):
-    """A sourced component (the second stage) keeps its types: a new one in its corpus is an error, not O."""
-    nlp = make_nlp()
-    train(nlp, steps=1)
-    words = ["Dune", "is", "great"]
-    new = Example(Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words, ents=["B-creative-work", "O", "O"]))
-    with pytest.raises(ValueError, match="entity type 'creative-work', which this component was not initialized with"):
-        nlp.update([new])

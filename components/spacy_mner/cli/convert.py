@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "per-post `image` paths of JSONL records are looked up here too")
     parser.add_argument("--captions", type=optional_path, default=None,
                         help="captions file: '<id>.jpg :caption' lines, keyed by image id")
-    parser.add_argument("--lang", default="en", help="language of the tokenizer for JSONL records without tokens")
+    parser.add_argument("--lang", default="en", help="language of the tokenizer (the configs' social media tokenizer) for JSONL records "
+                             "without tokens")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp")
 FORMATS = ("twitter", "conll", "jsonl", "spacy")
 # alias -> (format, renames it implies)
 ALIASES: Dict[str, tuple] = {"twitter2015": ("twitter", {}), "conll2003": ("conll", {"MISC": "OTHER"})}
-TAG_FORMATS = ("twitter", "conll")
+SOCIAL_TOKENIZER = "spacy_mner.social_tokenizer.v1"
 # a type with fewer entities than this and under this share of all is reported as a likely typo (B-PRE)
 FEW_ENTITIES, FEW_SHARE = 3, 0.01
 
@@ -179,7 +179,8 @@ def _read(
         import spacy
 
         try:
-            tokenizer = spacy.blank(lang).make_doc
+            # the configs' tokenizer, so that the reference tokens are the ones the pipeline will see
+            tokenizer = spacy.blank(lang, config={"nlp": {"tokenizer": {"@tokenizers": SOCIAL_TOKENIZER}}}).make_doc
         except ImportError:
             raise CorpusFormatError(path, None, f"--lang {lang!r}: spaCy has no such language") from None
         read = list(read_offset_posts(path, tokenizer))
