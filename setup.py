@@ -1,9 +1,15 @@
 """spacy-mner: multimodal named entity recognition for social media posts (spaCy plugin)."""
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# the version lives in components/spacy_mner/about.py; read, not imported (importing needs spaCy)
+ABOUT: dict = {}
+exec((Path(__file__).parent / "components" / "spacy_mner" / "about.py").read_text(encoding="utf8"), ABOUT)
 
 setup(
     name="spacy-mner",
-    version="0.1.0",
+    version=ABOUT["__version__"],
     description="Multimodal named entity recognition for social media posts, as spaCy components",
     long_description=open("README.md", encoding="utf8").read(),
     long_description_content_type="text/markdown",
