@@ -9,7 +9,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import fix_random_seed
 
-from spacy_mner.models.featurize import doc_image_word_ids, vector_key
+from spacy_mner.models.cwi_features import doc_image_word_ids, vector_key
 from spacy_mner.models.layers import CharCNN, SineReLU, TargetedDropout
 from spacy_mner.training.vectors import build_vectors, make_static_vectors_callback
 

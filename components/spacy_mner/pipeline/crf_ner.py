@@ -79,13 +79,6 @@ class CRFEntityRecognizer(TrainablePipe):
             raise ValueError(f"[{self.name}] the training data has no entities: nothing to learn")
         self.cfg["labels"] = list(labels)
         scorer = self.model.get_ref("scorer")
-        expected = scorer.attrs.get("vectors_width")
-        found = self.vocab.vectors.shape[1]
-        if expected is not None and expected != found:
-            raise ValueError(
-                f"[{self.name}] the model expects {expected}-dimensional word vectors but the pipeline's are "
-                f"{found}-dimensional: set the architecture's vectors_width to {found}"
-            )
         n_tags = len(self.tags)
         scorer.get_ref("output_layer").set_dim("nO", n_tags)
         if self._crf is not None:
