@@ -193,15 +193,15 @@ def test_case_features_start_at_zero_then_learn_and_survive_save_load(tiny_bert,
     nlp = make_nlp(tiny_bert, case_features=True)
     egs = train(nlp, steps=40)
     assert nlp.evaluate(egs)["ents_f"] == 1.0
-    net = nlp.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
+    net = nlp.get_pipe("ner").model.get_ref("tag_scores").get_ref("encoder").shims[0]._model
     learned = net.case_embeddings.weight.detach()
     moved = learned.abs().sum(dim=1).gt(0).tolist()
     assert moved == [False, True, True, True, False, True]  # POSTS have no mixed case; class 0 stays zero
     nlp.to_disk(tmp_path / "pipeline")
     loaded = spacy.load(tmp_path / "pipeline")
-    loaded_net = loaded.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
+    loaded_net = loaded.get_pipe("ner").model.get_ref("tag_scores").get_ref("encoder").shims[0]._model
     torch.testing.assert_close(loaded_net.case_embeddings.weight, learned)
-    assert loaded.get_pipe("ner").model.get_ref("scorer").attrs["case_features"] is True
+    assert loaded.get_pipe("ner").model.get_ref("tag_scores").attrs["case_features"] is True
     docs = [nlp.make_doc(t) for t in ["Obama visits PARIS today", "nasa launches from florida"]]
     numpy.testing.assert_array_equal(
         loaded.get_pipe("ner").model.predict(docs), nlp.get_pipe("ner").model.predict(docs)
@@ -242,7 +242,7 @@ def test_save_load_offline_after_the_model_folder_is_gone(tiny_copy, tmp_path, m
     assert [[(e.start, e.end, e.label_) for e in loaded(t).ents] for t in texts] == expected
     loaded_scores = loaded.get_pipe("ner").model.predict([loaded.make_doc(t) for t in texts])
     numpy.testing.assert_array_equal(loaded_scores, scores)
-    shim = loaded.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]
+    shim = loaded.get_pipe("ner").model.get_ref("tag_scores").get_ref("encoder").shims[0]
     assert len(shim._model.encoder.encoder.layer) == 1  # rebuilt from the stored (cut) config
 
 
@@ -258,7 +258,7 @@ def test_mixed_precision_on_cpu_predicts_in_bfloat16_and_trains_in_float32(
 def test_edge_posts(tiny_bert, case_features):
     nlp = make_nlp(tiny_bert, case_features=case_features)
     train(nlp, steps=2)
-    model = nlp.get_pipe("ner").model.get_ref("scorer")
+    model = nlp.get_pipe("ner").model.get_ref("tag_scores")
     tokenizer = model.get_ref("encoder").shims[0].tokenizer
     many_labels = [(f"dog{i}", 0.01) for i in range(50)]
     docs = [
@@ -332,8 +332,8 @@ def test_second_stage_config_starts_from_the_first_stage(tiny_bert, tmp_path):
     assert second.get_pipe("ner").labels == first.get_pipe("ner").labels
     # three small steps from the first stage's weights: still perfect, and the weights did move
     assert second.evaluate(examples(second))["ents_f"] == 1.0
-    before = first.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
-    after = second.get_pipe("ner").model.get_ref("scorer").get_ref("encoder").shims[0]._model
+    before = first.get_pipe("ner").model.get_ref("tag_scores").get_ref("encoder").shims[0]._model
+    after = second.get_pipe("ner").model.get_ref("tag_scores").get_ref("encoder").shims[0]._model
     moved = [not torch.equal(a, b) for a, b in zip(before.state_dict().values(), after.state_dict().values())]
     assert any(moved)
 
