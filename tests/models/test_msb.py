@@ -16,8 +16,8 @@ from spacy.training import Example
 from thinc.api import fix_random_seed
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
-from spacy_mner.models.msb import build_msb, featurize
-from spacy_mner.models.wordpieces import Specials, assign_windows, build_windows, case_class, plan_windows
+from spacy_mner.models.msb import build_msb
+from spacy_mner.models.wordpieces import Specials, assign_windows, build_windows, case_class, featurize, plan_windows
 
 POSTS = [
     (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
