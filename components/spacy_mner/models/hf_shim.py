@@ -66,7 +66,7 @@ class HFEncoderShim(BFloat16Prediction, HFShim):
 
     def load_pretrained(self, name: str, n_layers: Optional[int]) -> None:
         """Read the pretrained encoder and tokenizer from `name`, keeping the first `n_layers` layers."""
-        _, encoder, tokenizer = read_pretrained(name, n_layers)
+        encoder, tokenizer = read_pretrained(name, n_layers)
         vocab = None
         if hasattr(tokenizer, "vocab_file"):  # sentencepiece-based tokenizers: HFShim saves the file's bytes
             if not (tokenizer.vocab_file and Path(tokenizer.vocab_file).is_file()):

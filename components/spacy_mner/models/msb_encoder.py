@@ -36,8 +36,8 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(level)
 
 
-def read_pretrained(name: str, n_layers: Optional[int]) -> Tuple[Any, Any, Any]:
-    """(config, encoder, fast tokenizer) read from `name`, the encoder cut to its first `n_layers` layers."""
+def read_pretrained(name: str, n_layers: Optional[int]) -> Tuple[Any, Any]:
+    """(encoder, fast tokenizer) read from `name`, the encoder cut to its first `n_layers` layers."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     config = AutoConfig.from_pretrained(name)
@@ -50,4 +50,4 @@ def read_pretrained(name: str, n_layers: Optional[int]) -> Tuple[Any, Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(name, use_fast=True)
     if not tokenizer.is_fast:
         raise ValueError(f"MSB needs a fast (Rust) tokenizer to align wordpieces with tokens; {name} has none")
-    return config, encoder, tokenizer
+    return encoder, tokenizer
