@@ -372,3 +372,11 @@ def test_a_pipeline_saved_by_the_earlier_encoder_shim_loads(tiny_bert, tmp_path)
     loaded = spacy.load(tmp_path / "pipeline")
     docs = [nlp.make_doc(t) for t in ["Obama visits PARIS today", "nasa launches from florida"]]
     numpy.testing.assert_array_equal(loaded.get_pipe("ner").model.predict(docs), nlp.get_pipe("ner").model.predict(docs))
+
+
+def test_loading_with_the_other_case_features_setting_is_a_clear_error(tiny_bert, tmp_path):
+    nlp = make_nlp(tiny_bert, case_features=True)
+    nlp.initialize(lambda: examples(nlp))
+    nlp.to_disk(tmp_path / "pipeline")
+    with pytest.raises(ValueError, match="trained with case_features = true"):
+        spacy.load(tmp_path / "pipeline", config={"components.ner.model.case_features": False})

@@ -37,6 +37,17 @@ class MSBNet(torch.nn.Module):
         """The encoder's Hugging Face config (what spacy-transformers' HFShim saves)."""
         return self.encoder.config
 
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """torch's, with a clear error where the saved weights and the setting disagree on case_features
+        (HFShim would otherwise drop the saved embeddings with a warning about transformers versions)."""
+        saved = "case_embeddings.weight" in state_dict
+        if saved != (self.case_embeddings is not None):
+            raise ValueError(
+                f"the saved MSB model was trained with case_features = {str(saved).lower()}, but the "
+                f"architecture's setting is {str(not saved).lower()}: load it with case_features = {str(saved).lower()}"
+            )
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def forward(
         self, input_ids, attention_mask, token_type_ids, case_ids, piece_index, piece_weight, token_index, n_tokens
     ):
