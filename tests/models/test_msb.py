@@ -380,3 +380,18 @@ def test_loading_with_the_other_case_features_setting_is_a_clear_error(tiny_bert
     nlp.to_disk(tmp_path / "pipeline")
     with pytest.raises(ValueError, match="trained with case_features = true"):
         spacy.load(tmp_path / "pipeline", config={"components.ner.model.case_features": False})
+
+
+def test_an_encoder_whose_tokenizer_lacks_its_vocabulary_file_is_a_clear_error(tiny_bert, tmp_path):
+    """A sentencepiece-style fast tokenizer saved without its .model file: HFShim could not store it."""
+    from transformers import AlbertConfig, AlbertModel, AlbertTokenizerFast
+
+    folder = tmp_path / "tiny-albert"
+    backend = BertTokenizerFast.from_pretrained(tiny_bert).backend_tokenizer
+    specials = {"unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "mask_token": "[MASK]"}
+    AlbertTokenizerFast(tokenizer_object=backend, **specials).save_pretrained(folder)
+    config = AlbertConfig(vocab_size=5 + len(WORDS), embedding_size=16, hidden_size=32, num_hidden_layers=1,
+                          num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    AlbertModel(config).save_pretrained(folder)
+    with pytest.raises(ValueError, match="names no vocabulary file"):
+        tiny_model(folder)
