@@ -388,7 +388,8 @@ def test_an_encoder_whose_tokenizer_lacks_its_vocabulary_file_is_a_clear_error(t
 
     folder = tmp_path / "tiny-albert"
     backend = BertTokenizerFast.from_pretrained(tiny_bert).backend_tokenizer
-    specials = {"unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "mask_token": "[MASK]"}
+    specials = {"unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+                "mask_token": "[MASK]"}
     AlbertTokenizerFast(tokenizer_object=backend, **specials).save_pretrained(folder)
     config = AlbertConfig(vocab_size=5 + len(WORDS), embedding_size=16, hidden_size=32, num_hidden_layers=1,
                           num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)

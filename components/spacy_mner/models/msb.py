@@ -32,9 +32,9 @@ Settings:
 
 Serialisation: the encoder's weights, its Hugging Face config and its tokenizer files are stored in the
 thinc model's bytes (by spacy-transformers' `HFShim`, subclassed in `hf_shim.py`), so a saved pipeline
-loads without the internet and without the folder `name` pointed to. Building the architecture loads nothing; pretrained weights are read when the
-model is initialized (`nlp.initialize`), or rebuilt from the stored config and weights when a saved
-pipeline is loaded.
+loads without the internet and without the folder `name` pointed to. Building the architecture loads
+nothing; pretrained weights are read when the model is initialized (`nlp.initialize`), or rebuilt from the
+stored config and weights when a saved pipeline is loaded.
 
 Where the parts live: this module is the architecture (settings, the thinc forward passes, registration);
 `wordpieces.py` builds the encoder's input, `msb_encoder.py` finds and reads the pretrained encoder,
