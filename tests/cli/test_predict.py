@@ -12,6 +12,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_mner.__main__ import main
+from spacy_mner.pipeline.confidence import entity_scores, pipeline_spans_key
 
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
 POSTS = [
@@ -58,11 +59,18 @@ def posts(tmp_path):
     return path
 
 
+def without_scores(entities):
+    return [{key: value for key, value in ent.items() if key != "score"} for ent in entities]
+
+
 def entities_of(nlp, row, image=None):
     """The entities the pipeline finds in-process, as the CLI writes them."""
     doc = nlp.make_doc(row["text"])
     doc._.image = image
-    return [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text} for e in nlp(doc).ents]
+    doc = nlp(doc)
+    scores = entity_scores(doc, pipeline_spans_key(nlp))
+    return [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text, "score": pytest.approx(score, abs=1e-5)}
+            for e, score in zip(doc.ents, scores)]
 
 
 def test_predict_writes_one_line_per_input_line(make_nlp, posts, tmp_path):
@@ -70,32 +78,41 @@ def test_predict_writes_one_line_per_input_line(make_nlp, posts, tmp_path):
     output = tmp_path / "out" / "predictions.jsonl"
     result = run_predict(model, posts, output, "--batch-size", "2")
     assert result.returncode == 0, result.stderr
-    assert "9 lines read, 3 posts predicted, 6 errors" in result.stdout
+    assert "9 lines read, 4 posts predicted, 5 errors" in result.stdout
     out = [json.loads(line) for line in output.read_text(encoding="utf8").splitlines()]
     assert len(out) == len(posts.read_text(encoding="utf8").splitlines()) == 9
 
     errors = {row["line"]: row for row in out if "error" in row}
-    assert sorted(errors) == [2, 3, 4, 5, 7, 8]
+    assert sorted(errors) == [2, 3, 5, 7, 8]
     assert errors[2]["error"].startswith("not JSON") and "id" not in errors[2]
     assert errors[3] == {"line": 3, "id": "no-text", "error": 'no "text"'}
-    assert errors[4]["id"] == 4 and errors[4]["error"] == f"image {tmp_path / 'missing.jpg'}: no such file"
     assert errors[5]["error"] == "blank line"
     assert errors[7]["error"] == '"text" is empty'
     assert errors[8]["error"] == "not a JSON object but list"
     for line, row in errors.items():
-        assert f"{posts}, line {line}: {row['error']}" in result.stderr
+        name = f"line {line}" + (f" (id {row['id']})" if "id" in row else "")
+        assert f"{posts}, {name}: {row['error']}" in result.stderr
+    # a missing image file: the post is tagged from its text, the reason in its line and on stderr
+    missing = out[3]
+    assert missing["line"] == 4 and missing["id"] == 4 and missing["image_labels"] == []
+    reason = f"image {tmp_path / 'missing.jpg'} cannot be used (no such file)"
+    assert missing["image_error"] == reason and "entities" in missing
+    assert f"{posts}, line 4 (id 4): {reason}; tagged from its text" in result.stderr
+    assert "post doc" not in result.stderr  # warnings name the input line, not a place in a batch
 
-    good = [row for row in out if "error" not in row]
+    good = [row for row in out if "error" not in row and "image_error" not in row]
+    assert [row["line"] for row in out] == list(range(1, 10))
     assert [row["id"] for row in good] == [1, "cat", None]
     obama, cat, rain = good
     # a training post: the entities it was trained on, at their character offsets
-    assert obama["entities"] == [{"start": 0, "end": 5, "label": "PER", "text": "Obama"},
-                                 {"start": 13, "end": 18, "label": "LOC", "text": "Paris"}]
+    assert without_scores(obama["entities"]) == [{"start": 0, "end": 5, "label": "PER", "text": "Obama"},
+                                                 {"start": 13, "end": 18, "label": "LOC", "text": "Paris"}]
     nlp = spacy.load(model)
     for row, image in zip(good, [None, str(tmp_path / "cat.jpg"), None]):
         assert row["entities"] == entities_of(nlp, row, image)
         for ent in row["entities"]:
             assert row["text"][ent["start"]:ent["end"]] == ent["text"]
+            assert isinstance(ent["score"], float) and 0.0 < ent["score"] <= 1.0
     assert obama["image_labels"] == [] and rain["image_labels"] == []
     assert len(cat["image_labels"]) == 5 and CATS & {label for label, _ in cat["image_labels"]}
     assert all(isinstance(prob, float) for _, prob in cat["image_labels"])
@@ -147,8 +164,8 @@ def test_predict_reads_captions_a_bom_and_survives_bad_bytes(caption_model, tmp_
     assert "4 lines read, 2 posts predicted, 2 errors" in result.stdout
     dog, latin, band, bad_caption = [json.loads(line) for line in output.read_text(encoding="utf8").splitlines()]
     rocket = {"start": 0, "end": 6, "text": "Rocket"}
-    assert dog["id"] == "dog" and dog["entities"] == [{**rocket, "label": "PER"}]
-    assert band["entities"] == [{**rocket, "label": "ORG"}]
+    assert dog["id"] == "dog" and without_scores(dog["entities"]) == [{**rocket, "label": "PER"}]
+    assert without_scores(band["entities"]) == [{**rocket, "label": "ORG"}]
     assert latin["line"] == 2 and latin["error"].startswith("not UTF-8")
     assert bad_caption == {"line": 4, "error": '"caption" must be a string or null, not 5'}
     assert f"{path}, line 2: not UTF-8" in result.stderr
@@ -181,12 +198,14 @@ def test_predict_loads_a_pipeline_package_by_name(make_nlp, tmp_path):
 def test_visualize_shows_the_good_posts(make_nlp, posts, tmp_path, capsys):
     model = save_model(make_nlp(), tmp_path / "model", steps=0)
     page = tmp_path / "page.html"
-    assert main(["visualize", str(model), str(posts), str(page), "--limit", "2"]) == 0
+    assert main(["visualize", str(model), str(posts), str(page), "--limit", "3"]) == 0
     captured = capsys.readouterr()
-    assert "2 posts shown" in captured.out and f"{posts}, line 2: not JSON" in captured.err
+    assert "3 posts shown" in captured.out and f"{posts}, line 2: not JSON" in captured.err
+    assert f"{posts}, line 4 (id 4): image {tmp_path / 'missing.jpg'} cannot be used (no such file)" in captured.err
     html = page.read_text(encoding="utf8")
-    assert "line 1 · id 1" in html and "line 6 · id cat" in html and "line 9" not in html  # --limit
-    assert html.count("data:image/jpeg;base64,") == 1 and html.count('class="no-image"') == 1
+    assert "line 1 · id 1" in html and "line 4 · id 4" in html and "line 6 · id cat" in html
+    assert "line 9" not in html  # --limit
+    assert html.count("data:image/jpeg;base64,") == 1 and html.count('class="no-image"') == 2
 
 
 @pytest.mark.parametrize("command", ["predict", "visualize"])
