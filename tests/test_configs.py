@@ -7,7 +7,7 @@ import pytest
 import spacy
 from spacy import registry
 from spacy.schemas import ConfigSchemaInit, ConfigSchemaTraining
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config, resolve_dot_names
 from thinc.api import Optimizer
@@ -16,7 +16,7 @@ CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.cf
 
 
 def test_the_configs_are_found():
-    assert {"cwi.cfg", "msb.cfg", "msb_crf.cfg", "msb_crf_stage2.cfg"} <= {path.name for path in CONFIGS}
+    assert {"cwi.cfg", "msb.cfg", "msb_crf_stage2.cfg"} <= {path.name for path in CONFIGS}
 
 
 def source_pipeline(make_nlp, path: Path) -> str:
@@ -29,9 +29,11 @@ def source_pipeline(make_nlp, path: Path) -> str:
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda path: path.name)
-def test_config_builds_and_resolves(path, make_nlp, sample_dir, tmp_path):
+def test_config_builds_and_resolves(path, make_nlp, tmp_path):
     raw = load_config(path, interpolate=False)
-    overrides = {"paths.train": str(sample_dir / "train.spacy"), "paths.dev": str(sample_dir / "dev.spacy")}
+    posts = tmp_path / "posts.spacy"  # MSB's learning-rate schedule counts the training posts
+    DocBin(docs=[Doc(spacy.blank("en").vocab, words=["Obama", "in", "Paris"], ents=["B-PER", "O", "B-LOC"])]).to_disk(posts)
+    overrides = {"paths.train": str(posts), "paths.dev": str(posts)}
     if "source" in raw["paths"]:
         overrides["paths.source"] = source_pipeline(make_nlp, tmp_path / "source")
     config = load_config(path, overrides=overrides, interpolate=False)

@@ -127,8 +127,10 @@ def test_prediction_in_several_groups_keeps_the_input_order(make_nlp, monkeypatc
     alone = [ner.predict([doc])[0] for doc in docs]
     monkeypatch.setattr(crf_ner, "PREDICT_GROUP", 2)
     grouped = ner.predict(docs)
-    assert [len(path) for path in grouped] == [len(doc) for doc in docs]
-    assert grouped == alone
+    assert [len(tags) for tags, _ in grouped] == [len(doc) for doc in docs]
+    assert [tags for tags, _ in grouped] == [tags for tags, _ in alone]
+    for (_, scores), (_, expected) in zip(grouped, alone):  # the entities' scores
+        assert scores == pytest.approx(expected, abs=1e-5)
     assert entities(ner.pipe(docs, batch_size=5))[:5] == [[(0, 3, "ORG")], [(0, 1, "LOC")], [], [], [(0, 1, "PER"), (2, 3, "LOC")]]
 
 
