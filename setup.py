@@ -1,6 +1,8 @@
 """spacy-mner: multimodal named entity recognition for social media posts (spaCy plugin)."""
 from setuptools import find_packages, setup
 
+SERVE = ["fastapi==0.165.0", "uvicorn==0.54.0", "python-multipart==0.0.34"]
+
 setup(
     name="spacy-mner",
     version="0.1.0",
@@ -28,9 +30,13 @@ setup(
         "tqdm",
         "matplotlib",
     ],
+    package_data={"spacy_mner.serve": ["page.html"]},
     extras_require={
-        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels)
-        "test": ["pytest", "hypothesis", "scikit-image", "build"],
+        # `python -m spacy_mner serve`
+        "serve": SERVE,
+        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels;
+        # selenium: the demo page's browser test, with Debian's chromium-driver)
+        "test": ["pytest", "hypothesis", "scikit-image", "build", "selenium==4.51.0", *SERVE],
     },
     entry_points={
         "spacy_factories": [
