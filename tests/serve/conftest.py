@@ -2,12 +2,12 @@
 over a small CWI), saved once, a photo, and real servers (see servers.py)."""
 import io
 from pathlib import Path
-from typing import List
+from typing import Dict
 
 import pytest
 from PIL import Image
 from skimage import data
-from servers import LIMITS, POSTS, Server, start_server
+from servers import POSTS, SERVERS, Server, launch
 
 
 @pytest.fixture(scope="session")
@@ -43,24 +43,16 @@ def cat_jpeg() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def server(served_model, tmp_path_factory):
-    """The server most tests share, with small limits (LIMITS)."""
-    options = [str(part) for pair in LIMITS.items() for part in pair]
-    running = start_server(served_model, tmp_path_factory.mktemp("logs") / "server.log", options)
+def launched(served_model, tmp_path_factory) -> Dict[str, Server]:
+    """All the SERVERS, launched at once; each test waits for the one it uses."""
+    logs = tmp_path_factory.mktemp("logs")
+    running = {name: launch(served_model, logs / f"{name}.log", options) for name, options in SERVERS.items()}
     yield running
-    running.stop()
+    for server in running.values():
+        server.stop()
 
 
-@pytest.fixture
-def start(served_model, tmp_path):
-    """Start a server of one's own (stopped at the end of the test if still running)."""
-    started: List[Server] = []
-
-    def make(*options: str) -> Server:
-        started.append(start_server(served_model, tmp_path / f"server{len(started)}.log", list(options)))
-        return started[-1]
-
-    yield make
-    for running in started:
-        if running.process.poll() is None:
-            running.stop()
+@pytest.fixture(scope="session")
+def server(launched) -> Server:
+    """The server most tests share, with small limits (LIMITS)."""
+    return launched["shared"].ready()

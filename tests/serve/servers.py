@@ -20,7 +20,13 @@ POSTS = [
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
 # the limits of the shared server: small, so each can be hit cheaply
 LIMITS = {"--max-body-bytes": 2_000_000, "--max-text-chars": 2000, "--max-batch-posts": 8, "--max-in-flight": 8,
-          "--read-timeout": 2, "--request-timeout": 30, "--max-form-fields": 16}
+          "--read-timeout": 3, "--request-timeout": 30, "--max-form-fields": 16}
+# the servers the tests use, started together (their start-up is mostly imports: in parallel it costs one)
+SERVERS = {
+    "shared": [str(part) for pair in LIMITS.items() for part in pair],
+    "slow": ["--request-timeout", "0.05", "--max-text-chars", "100000"],  # for the 504
+    "spare": [],  # for SIGTERM under load
+}
 
 
 def free_port() -> int:
@@ -48,6 +54,21 @@ class Server:
                 return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS in /proc status")
 
+    def ready(self, within: float = 180) -> "Server":
+        """This server, once /readyz says it is warmed up (bounded wait; fails with its log)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited with {self.process.returncode}:\n{self.log_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"the server was not ready within {within} s:\n{self.log_text()}")
+
     def stop(self, timeout: float = 60) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -59,25 +80,13 @@ class Server:
             raise AssertionError(f"the server did not stop within {timeout} s:\n{self.log_text()}")
 
 
-def start_server(model: Path, log: Path, options: List[str], ready_within: float = 120) -> Server:
-    """Start `serve MODEL` and wait (bounded) until /readyz says ready."""
+def launch(model: Path, log: Path, options: List[str]) -> Server:
+    """Start `serve MODEL OPTIONS` on a free port (without waiting: see `Server.ready`)."""
     port = free_port()
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "spacy_mner", "serve", str(model), "--port", str(port),
                                     *options], stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
-    server = Server(f"http://127.0.0.1:{port}", port, process, log)
-    deadline = time.monotonic() + ready_within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}:\n{server.log_text()}")
-        try:
-            if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise AssertionError(f"the server was not ready within {ready_within} s:\n{server.log_text()}")
+    return Server(f"http://127.0.0.1:{port}", port, process, log)
 
 
 def post_json(url: str, body, timeout: float = 30) -> httpx.Response:

@@ -170,9 +170,9 @@ def test_never_fetches_a_url(server):
             listener.accept()
 
 
-def test_request_time_limit(start):
+def test_request_time_limit(launched):
     """504 when tagging takes longer than --request-timeout; the server answers the next request."""
-    slow = start("--request-timeout", "0.05", "--max-text-chars", "100000")
+    slow = launched["slow"].ready()
     words = " ".join(["Obama visits Paris with Ana"] * 2000)
     response = post_json(f"{slow.url}/v1/ner", {"text": words}, timeout=60)
     assert response.status_code == 504 and "0.05 s" in response.json()["detail"]
