@@ -65,6 +65,21 @@ def test_concurrent_clients_all_answered_and_memory_flat(server, cat_jpeg):
     assert info["batches"] < info["admissions"]["answered"]  # posts that arrived together ran together
 
 
+def read_reply(sock: socket.socket) -> str:
+    """One whole HTTP response from `sock` (its headers, then Content-Length bytes of body)."""
+    reply = b""
+    for _ in range(1000):  # bounded; the socket's timeout bounds each read
+        head, _, body = reply.partition(b"\r\n\r\n")
+        length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+        if length and len(body) >= int(length.group(1)):
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    return reply.decode("utf8", errors="replace")
+
+
 def test_slow_client_gets_408_and_blocks_no_one(server):
     body = json.dumps({"text": "Obama visits Paris"}).encode()
     head = (f"POST /v1/ner HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -79,7 +94,7 @@ def test_slow_client_gets_408_and_blocks_no_one(server):
             if readable:
                 break
             sock.sendall(bytes([byte]))
-        reply = sock.recv(65536).decode("latin-1")
+        reply = read_reply(sock)
         waited = time.monotonic() - started
     assert reply.startswith("HTTP/1.1 408"), reply
     assert f"did not arrive within {LIMITS['--read-timeout']} s" in reply
@@ -107,7 +122,7 @@ def test_burst_above_the_in_flight_cap_then_recovery(server):
         assert f"the limit is {cap}" in refused.json()["detail"]
         for sock in held:
             sock.sendall(body[5:])
-        replies = [sock.makefile("rb").read().decode() for sock in held]
+        replies = [read_reply(sock) for sock in held]
     finally:
         for sock in held:
             sock.close()

@@ -43,11 +43,18 @@ def create_app(nlp: Language, limits: Limits = Limits()) -> FastAPI:
     ready = asyncio.Event()
     PostIn, BatchIn = post_model(limits)
 
+    warm_up_failure: List[str] = []
+
     async def warm_up() -> None:
         image = io.BytesIO()
         Image.new("RGB", (64, 64), (128, 128, 128)).save(image, format="PNG")
         started = time.perf_counter()
-        await batcher.run_once([Post("Warm-up post from Paris", image.getvalue())])
+        try:
+            await batcher.run_once([Post("Warm-up post from Paris", image.getvalue())])
+        except Exception as error:  # noqa: BLE001: /readyz reports it, and the log has the traceback
+            warm_up_failure.append(f"the warm-up post failed: {type(error).__name__}: {error}")
+            logger.exception("the warm-up post failed: the server stays unready")
+            return
         logger.info("pipeline warmed up in %.1f s: ready", time.perf_counter() - started)
         ready.set()
 
@@ -132,7 +139,8 @@ def create_app(nlp: Language, limits: Limits = Limits()) -> FastAPI:
     @app.get("/readyz", summary="The pipeline is loaded and warmed up", responses={503: {"model": Error}})
     async def readyz() -> JSONResponse:
         if not ready.is_set():
-            return JSONResponse({"detail": "the pipeline is warming up"}, status_code=503, headers={"Retry-After": "1"})
+            detail = warm_up_failure[0] if warm_up_failure else "the pipeline is warming up"
+            return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
         return JSONResponse({"status": "ready"})
 
     @app.get("/v1/info", response_model=Info, summary="The pipeline served and the server's limits")

@@ -1,4 +1,4 @@
-"""The micro-batcher and the result builder, in process (no server)."""
+"""The micro-batcher, the result builder and the command's errors, in process (no server)."""
 import asyncio
 import threading
 import time
@@ -7,6 +7,7 @@ import pytest
 import spacy
 from spacy.tokens import Span
 
+from spacy_mner.__main__ import main
 from spacy_mner.serve.batcher import MicroBatcher
 from spacy_mner.serve.tagging import doc_result
 
@@ -71,3 +72,10 @@ def test_entity_scores_come_from_the_ents_span_group():
     assert [(e["text"], e["start"], e["end"], e["label"], e["score"]) for e in result["entities"]] == [
         ("Obama", 2, 7, "PER", pytest.approx(0.9)), ("Paris", 15, 20, "LOC", pytest.approx(0.4))]
     assert result["image_labels"] == []
+
+
+def test_serve_command_errors(tmp_path, capsys):
+    assert main(["serve", str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nope'}: no such folder (nor an installed pipeline package)\n"
+    assert main(["serve", str(tmp_path), "--max-in-flight", "0"]) == 1
+    assert capsys.readouterr().err == "error: limit max_in_flight must be positive, not 0\n"
