@@ -5,6 +5,7 @@ Everything here runs in the batcher's single worker thread, so torch never runs 
 loop only moves bytes. A post whose image cannot be used gets a `PostError` (415: not an image; 422: corrupt
 or too many pixels) instead of a result, without stopping the other posts of its group.
 """
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -16,6 +17,7 @@ from spacy.tokens import Doc
 from ..image_labels.images import ImageWarning, load_image
 
 Result = Dict[str, Any]
+_PIL_OBJECT = re.compile(r" ?<_io\.BytesIO object at 0x[0-9a-f]+>")
 
 
 @dataclass
@@ -60,11 +62,13 @@ def decode_image(data: bytes) -> Tuple[Optional[Image.Image], Optional[PostError
         image = load_image(data, "in the request")
     if image is not None:
         return image, None
-    reasons = [str(w.message) for w in caught if issubclass(w.category, ImageWarning)]
-    reason = reasons[-1] if reasons else f"post in the request: image <{len(data)} bytes> cannot be used"
+    warned = [str(w.message) for w in caught if issubclass(w.category, ImageWarning)]
+    # the loader's warning reads "post P: image <N bytes> cannot be used (REASON); it gets no image labels"
+    match = re.search(r"cannot be used \((.*)\); it gets no image labels", warned[-1] if warned else "", re.DOTALL)
+    reason = _PIL_OBJECT.sub("", match.group(1)) if match else "unknown reason"
     # PIL names bytes in no image format it knows UnidentifiedImageError; anything else is a broken image
     status = 415 if "UnidentifiedImageError" in reason else 422
-    return None, PostError(status, reason.removesuffix("; it gets no image labels"))
+    return None, PostError(status, f"the image ({len(data)} bytes) cannot be used: {reason}")
 
 
 def doc_result(doc: Doc) -> Result:
