@@ -134,7 +134,9 @@ def test_burst_above_the_in_flight_cap_then_recovery(server):
 def test_sigterm_under_load_loses_nothing(launched):
     """SIGTERM while 8 clients send: requests in flight are answered, new ones refused, none lost."""
     server = launched["spare"].ready()
-    bodies = [[{"text": f"Obama visits Paris {i}"}, {"text": "Ana at the World Cup"}] * 4 for i in range(4)]
+    # long posts: each request takes longer than the 0.1 s uvicorn gives connections before it waits for them
+    long_post = " ".join(["Obama visits Paris with Ana at the World Cup"] * 30)
+    bodies = [[{"text": f"{long_post} {i}"}] * 8 for i in range(4)]
     signal_at = time.monotonic() + 1.5
 
     async def load_then_sigterm() -> List[Tuple[float, float, object]]:
