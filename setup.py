@@ -55,6 +55,9 @@ setup(
             "spacy_mner.efficientnet_lite0.v1 = spacy_mner.image_labels.classifiers:efficientnet_lite0",
             "spacy_mner.inception_v3.v1 = spacy_mner.image_labels.classifiers:inception_v3",
         ],
+        "spacy_tokenizers": [
+            "spacy_mner.social_tokenizer.v1 = spacy_mner.tokenizer:create_social_tokenizer",
+        ],
         "spacy_callbacks": [
             "spacy_mner.multimodal_evaluate.v1 = spacy_mner.corpus.evaluate:make_multimodal_evaluate",
             "spacy_mner.static_vectors.v1 = spacy_mner.models.vectors:make_static_vectors_callback",

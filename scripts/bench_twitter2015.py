@@ -10,6 +10,12 @@ model beside spaCy's stock `ner` trained on the same data in the same run.
         --models cwi,cwi_none,cwi_no_td_gn_sinerelu,stock_ner
     python scripts/bench_twitter2015.py --models msb,msb_crf,msb_crf_none,stock_ner
     python scripts/bench_twitter2015.py --models msb_crf_bf16   # msb_crf (trained above) predicting in bfloat16
+    python scripts/bench_twitter2015.py --text-modes-of MODEL TEST.spacy   # the three text-mode F1s of one model
+
+Each model is also scored in the three text modes of `spacy_mner.corpus.text_modes` (on the corpus tokens,
+on the tokens joined by one space, on the text with punctuation attached as typed), the F1 users get from
+`nlp(text)`; a second table prints them, with the expected calibration error of the entity scores on test
+(reliability diagrams in OUT/KEY.calibration.png; see scripts/calibration.py).
 
 Time it on an otherwise idle machine and without OMP_WAIT_POLICY=PASSIVE, which costs torch about a third
 of its speed on 2 idle cores (the machine line of the table says which was set).
@@ -23,7 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = {  # Table 4, Twitter-2015 test, entity-level micro F1
@@ -130,6 +136,35 @@ def posts_per_second(model: Path, test: Path, batch_size: int) -> float:
     return best
 
 
+def text_mode_scores(model: Path, test: Path) -> Dict[str, float]:
+    """Test F1 (0-100) of the trained pipeline `model` in each text mode (see the module docstring)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from spacy_mner.corpus.text_modes import TEXT_MODES, examples_in_mode
+
+    nlp = spacy.load(model)
+    golds = list(DocBin(store_user_data=True).from_disk(test).get_docs(nlp.vocab))
+    return {mode: 100 * nlp.evaluate(examples_in_mode(nlp, golds, mode))["ents_f"] for mode in TEXT_MODES}
+
+
+def calibrate(model: Path, test: Path, png: Path) -> Optional[float]:
+    """Print the reliability table of the model's entity scores on test, save the diagram; the ECE (None for
+    a model without entity scores, such as spaCy's stock `ner`)."""
+    import calibration  # scripts/calibration.py, beside this script
+    import spacy
+
+    from spacy_mner.pipeline.confidence import pipeline_spans_key
+
+    if pipeline_spans_key(spacy.load(model)) is None:
+        return None
+    rows, ece = calibration.reliability(calibration.scored_entities(model, test, "tokens"), bins=10)
+    print(f"\n{model}: reliability of the entity scores on test")
+    calibration.print_table(rows, ece)
+    calibration.diagram(rows, ece, png, f"{model.parent.name} on Twitter-2015 test")
+    return ece
+
+
 def measure_prediction(model: Path, test: Path, batch_size: int, out: Path) -> Tuple[float, float]:
     """Prediction speed (posts/s) and peak memory (MB), in a fresh process of its own."""
     with open(out, "w") as f:
@@ -141,6 +176,10 @@ def main() -> None:
     if sys.argv[1:2] == ["--speed-of"]:
         model, test, batch_size = sys.argv[2:5]
         print(posts_per_second(Path(model), Path(test), int(batch_size)))
+        return
+    if sys.argv[1:2] == ["--text-modes-of"]:
+        model, test = sys.argv[2:4]
+        print(" | ".join(f"{mode} {f1:.2f}" for mode, f1 in text_mode_scores(Path(model), Path(test)).items()))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "twitter2015")
@@ -203,7 +242,10 @@ def main() -> None:
              "--output", str(metrics), "--gpu-id", str(args.gpu_id)])
         scores = json.loads(metrics.read_text())
         speed, predict_mb = measure_prediction(output / "model-best", corpus["test"], batch_size, args.out / f"{key}.speed")
+        modes = text_mode_scores(output / "model-best", corpus["test"])
+        ece = calibrate(output / "model-best", corpus["test"], args.out / f"{key}.calibration.png")
         results.append({
+            "text_mode_f": modes, "ece": ece,
             "key": key, "model": label, "p": 100 * scores["ents_p"], "r": 100 * scores["ents_r"], "f": 100 * scores["ents_f"],
             "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
             "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb, "posts_per_second": speed, "batch_size": batch_size,
@@ -223,6 +265,14 @@ def main() -> None:
               + (f" | {r['train_seconds'] / 60:.1f} min | {r['train_peak_mb']:.0f}" if r["train_seconds"] else " | (none) | (none)")
               + f" | {r['posts_per_second']:.0f} ({r['batch_size']})"
               + f" | {r['predict_peak_mb']:.0f} |")
+    print("\nTest F1 by what the pipeline is given: the corpus tokens, the tokens joined by one space, typed text\n")
+    print("| model | corpus tokens | joined by one space | punctuation as typed | entity score ECE |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        if "text_mode_f" in r:
+            m, ece = r["text_mode_f"], r.get("ece")
+            print(f"| {r['model']} | {m['tokens']:.2f} | {m['spaced']:.2f} | {m['typed']:.2f} | "
+                  + ("" if ece is None else f"{ece:.4f}") + " |")
 
 
 if __name__ == "__main__":

@@ -117,3 +117,41 @@ def crf_decode(model: Model, scores: Floats2d, lengths: List[int]) -> List[List[
         crf = _torch_crf(model, scores_t.device)
         padded, mask = _pad(scores_t, lengths)
         return crf.decode(padded, mask=mask)
+
+
+def crf_span_probabilities(model: Model, scores: Floats2d, lengths: List[int],
+                           spans: List[List[Tuple[int, int, int]]]) -> List[List[float]]:
+    """For each doc (docs with tokens only) and each of its `(start, end, B-tag id)` spans, the CRF's
+    probability that the span is exactly that entity: tags B-X I-X ... on it and no I-X right after it.
+
+    That is Z(span) / Z: pytorch-crf's forward algorithm (`CRF._compute_normalizer`) run on the scores
+    with every other tag ruled out at the span's tokens (and I-X at the token after it), against the
+    unconstrained scores. All docs and spans go through one batched call.
+    """
+    import torch
+
+    flat = [(d, start, end, b_tag) for d, doc_spans in enumerate(spans) for start, end, b_tag in doc_spans]
+    if not flat:
+        return [[] for _ in spans]
+    with torch.no_grad():
+        scores_t = xp2torch(scores)
+        crf = _torch_crf(model, scores_t.device)
+        padded, mask = _pad(scores_t, lengths)
+        docs = torch.as_tensor([d for d, _, _, _ in flat], device=padded.device)
+        # an additive mask per span, built in numpy: -inf on every tag the span rules out
+        rule_out = numpy.zeros((len(flat), padded.shape[1], padded.shape[2]), dtype="float32")
+        for row, (d, start, end, b_tag) in enumerate(flat):
+            rule_out[row, start:end] = float("-inf")
+            rule_out[row, start, b_tag] = 0.0
+            rule_out[row, start + 1:end, b_tag + 1] = 0.0
+            if end < lengths[d]:
+                rule_out[row, end, b_tag + 1] = float("-inf")
+        constrained = padded[docs] + torch.from_numpy(rule_out).to(padded.device)
+        emissions = torch.cat([padded, constrained]).transpose(0, 1)
+        masks = torch.cat([mask, mask[docs]]).transpose(0, 1)
+        log_z = crf._compute_normalizer(emissions, masks)
+        probs = torch.exp(log_z[len(lengths):] - log_z[docs]).clamp(max=1.0).tolist()
+    out: List[List[float]] = [[] for _ in spans]
+    for (d, _, _, _), prob in zip(flat, probs):
+        out[d].append(float(prob))
+    return out
