@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Tuple
 
 import httpx
 
-from spacy_mner.cli.jsonl import load_pipeline
+from spacy_mner.cli.loading import load_pipeline
 from spacy_mner.corpus.twitter import read_posts
 
 ROOT = Path(__file__).resolve().parent.parent

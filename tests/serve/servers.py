@@ -20,7 +20,7 @@ POSTS = [
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
 # the limits of the shared server: small, so each can be hit cheaply
 LIMITS = {"--max-body-bytes": 2_000_000, "--max-text-chars": 2000, "--max-batch-posts": 8, "--max-in-flight": 8,
-          "--read-timeout": 3, "--request-timeout": 30, "--max-form-fields": 16}
+          "--read-timeout": 5, "--request-timeout": 30, "--max-form-fields": 16}
 # the servers the tests use, started together (their start-up is mostly imports: in parallel it costs one)
 SERVERS = {
     "shared": [str(part) for pair in LIMITS.items() for part in pair],

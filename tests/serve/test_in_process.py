@@ -5,11 +5,12 @@ import time
 
 import pytest
 import spacy
+from spacy.language import Language
 from spacy.tokens import Span
 
 from spacy_mner.__main__ import main
 from spacy_mner.serve.batcher import MicroBatcher
-from spacy_mner.serve.tagging import doc_result
+from spacy_mner.serve.tagging import Post, PostError, doc_result, tag
 
 
 def test_jobs_that_arrive_together_run_together_in_one_thread():
@@ -79,3 +80,18 @@ def test_serve_command_errors(tmp_path, capsys):
     assert capsys.readouterr().err == f"error: {tmp_path / 'nope'}: no such folder (nor an installed pipeline package)\n"
     assert main(["serve", str(tmp_path), "--max-in-flight", "0"]) == 1
     assert capsys.readouterr().err == "error: limit max_in_flight must be positive, not 0\n"
+
+
+@Language.component("serve_test_fails_on_boom")
+def fails_on_boom(doc):
+    if "boom" in doc.text:
+        raise ValueError("boom in the text")
+    return doc
+
+
+def test_a_post_a_component_fails_on_gets_500_and_its_group_is_tagged():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("serve_test_fails_on_boom")
+    outcomes = tag(nlp, [Post("fine"), Post("boom here"), Post("also fine"), Post("x", b"not an image")])
+    assert [o["text"] if isinstance(o, dict) else o.status for o in outcomes] == ["fine", 500, "also fine", 415]
+    assert isinstance(outcomes[1], PostError) and "ValueError: boom in the text" in outcomes[1].detail

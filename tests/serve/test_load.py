@@ -115,8 +115,8 @@ def test_burst_above_the_in_flight_cap_then_recovery(server):
             if httpx.get(f"{server.url}/v1/info").json()["admissions"]["in_flight"] == cap:
                 break
             time.sleep(0.01)
-        burst = asyncio.run(clients(server.url, 3 * cap, 1, [{"text": "Paris"}]))
-        assert [status for _, _, status in burst] == [503] * (3 * cap)
+        burst = asyncio.run(clients(server.url, 2 * cap, 1, [{"text": "Paris"}]))
+        assert [status for _, _, status in burst] == [503] * (2 * cap)
         refused = post_json(f"{server.url}/v1/ner", {"text": "Paris"})
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
         assert f"the limit is {cap}" in refused.json()["detail"]

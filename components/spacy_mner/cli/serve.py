@@ -8,7 +8,8 @@ import argparse
 import sys
 
 from ..serve.limits import Limits
-from .jsonl import CliError, load_pipeline
+from .errors import CliError
+from .loading import add_gpu_argument, load_pipeline
 
 DEFAULTS = Limits()
 
@@ -17,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="trained pipeline: a folder (e.g. training/sample/cwi/model-best) or package")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to run on; -1 (default): CPU")
+    add_gpu_argument(parser)
     limits = parser.add_argument_group("limits")
     limits.add_argument("--max-body-bytes", type=int, default=DEFAULTS.max_body_bytes, help="413 above (default 16 MiB)")
     limits.add_argument("--max-text-chars", type=int, default=DEFAULTS.max_text_chars, help="422 for a longer text")

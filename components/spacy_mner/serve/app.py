@@ -25,7 +25,7 @@ from PIL import Image
 from spacy.language import Language
 from starlette.middleware import Middleware
 
-from ..visualize import COLORS
+from ..html_page import label_colour
 from .batcher import MicroBatcher
 from .limits import AdmissionMiddleware, Admissions, Limits
 from .schemas import BatchResponse, Error, Info, NERResponse, post_model
@@ -161,7 +161,7 @@ def create_app(nlp: Language, limits: Limits = Limits()) -> FastAPI:
         }
 
     page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf8")
-    page = page.replace("/*COLORS*/{}", json.dumps(COLORS))
+    page = page.replace("/*COLORS*/{}", json.dumps({label: label_colour(label) for label in entity_labels(nlp)}))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def demo_page() -> str:

@@ -1,9 +1,10 @@
 """What the server's model worker does with a group of posts: decode their images, run `nlp.pipe`, and turn
-each doc into a plain result (entities with character offsets, image labels).
+each doc into a plain result (entities with character offsets, image labels, confidences).
 
 Everything here runs in the batcher's single worker thread, so torch never runs concurrently and the event
 loop only moves bytes. A post whose image cannot be used gets a `PostError` (415: not an image; 422: corrupt
-or too many pixels) instead of a result, without stopping the other posts of its group.
+or too many pixels; 500: a component failed on it) instead of a result, without stopping the other posts
+of its group.
 """
 import re
 import warnings
@@ -14,6 +15,8 @@ from PIL import Image
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..cli.jsonl import JsonlPost
+from ..cli.tagging import tag_posts
 from ..image_labels.images import ImageWarning, load_image
 
 Result = Dict[str, Any]
@@ -40,18 +43,20 @@ class PostError:
 def tag(nlp: Language, posts: List[Post]) -> List[Union[Result, PostError]]:
     """A result or an error for every post, in order; the usable posts go through one `nlp.pipe` call."""
     outcomes: List[Union[Result, PostError, None]] = [None] * len(posts)
-    docs: List[Tuple[int, Doc]] = []
+    usable: List[JsonlPost] = []  # numbered by their place in `posts`
     for i, post in enumerate(posts):
         image, problem = decode_image(post.image) if post.image is not None else (None, None)
         if problem is not None:
             outcomes[i] = problem
-            continue
-        doc = nlp.make_doc(post.text)
-        doc._.image, doc._.image_caption = image, post.caption
-        docs.append((i, doc))
-    tagged = nlp.pipe((doc for _, doc in docs), batch_size=max(1, len(docs)))
-    for (i, _), doc in zip(docs, tagged):
-        outcomes[i] = doc_result(doc)
+        else:  # the decoded image goes in as it is (the image_labels component takes PIL images too)
+            usable.append(JsonlPost(i, post.text, image=image, caption=post.caption))  # type: ignore[arg-type]
+    # the apps' runner: a post a component fails on gets its own error, the others of its group are tagged
+    for item, doc in tag_posts(nlp, usable, batch_size=max(1, len(usable)), n_process=1):
+        if doc is not None:
+            outcomes[item.line] = doc_result(doc)
+        else:
+            failed = item.error.startswith("the pipeline failed")
+            outcomes[item.line] = PostError(500 if failed else 422, item.error)
     return outcomes  # type: ignore[return-value]
 
 
