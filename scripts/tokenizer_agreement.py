@@ -13,7 +13,8 @@ from pathlib import Path
 
 from spacy.lang.en import English
 
-from spacy_mner.corpus.twitter import bio_spans, read_posts
+from spacy_mner.corpus.twitter import read_twitter_posts
+from spacy_mner.tags import bio_spans
 from spacy_mner.tokenizer import social_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def main() -> None:
     print("| split | tokenizer | posts | same tokens | gold entities | entities with the same tokens |")
     print("|---|---|---|---|---|---|")
     for split, name in SPLITS.items():
-        posts = list(read_posts(args.data_dir / name))
+        posts = list(read_twitter_posts(args.data_dir / name))
         for label, tokenizer in tokenizers.items():
             n, same, ents, aligned, differences = agreement(tokenizer, posts)
             print(f"| {split} | {label} | {n} | {100 * same / n:.2f}% | {ents} | {100 * aligned / ents:.2f}% |")

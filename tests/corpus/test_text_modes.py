@@ -7,7 +7,7 @@ import spacy
 from spacy.tokens import Doc
 
 from spacy_mner.corpus.text_modes import TEXT_MODES, examples_in_mode, reference_in_mode, spaces_after
-from spacy_mner.corpus.twitter import post_to_doc, read_posts
+from spacy_mner.corpus.docbin import read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -26,7 +26,7 @@ def test_typed_text_attaches_punctuation():
 @pytest.mark.parametrize("mode", TEXT_MODES)
 def test_gold_spans_land_on_the_same_words(sample_dir, mode):
     vocab = spacy.blank("en").vocab
-    golds = [post_to_doc(vocab, post) for post in read_posts(sample_dir / "test.txt")]
+    golds = read_corpus(sample_dir / "test.txt", vocab)
     assert sum(len(gold.ents) for gold in golds) > 30
     moved = 0
     for gold in golds:
@@ -44,7 +44,7 @@ def test_gold_spans_land_on_the_same_words(sample_dir, mode):
 
 def test_examples_give_the_pipeline_its_own_tokens(sample_dir):
     nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "spacy_mner.social_tokenizer.v1"}}})
-    golds = [post_to_doc(nlp.vocab, post) for post in read_posts(sample_dir / "test.txt")]
+    golds = read_corpus(sample_dir / "test.txt", nlp.vocab)
     for mode in TEXT_MODES:
         examples = examples_in_mode(nlp, golds, mode)
         for eg, gold in zip(examples, golds):

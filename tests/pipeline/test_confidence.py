@@ -10,7 +10,8 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 
 from spacy_mner.pipeline.confidence import entity_scores
-from spacy_mner.pipeline.crf import bio_tags, crf_layer, crf_span_probabilities, transition_mask
+from spacy_mner.pipeline.crf import crf_layer, crf_span_probabilities
+from spacy_mner.tags import bio_tags, transition_mask
 
 POSTS = [
     (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),

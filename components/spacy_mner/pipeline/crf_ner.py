@@ -22,9 +22,9 @@ from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer, chain
 from thinc.types import Floats2d
 
-from ..corpus.twitter import bio_spans
+from ..tags import bio_spans, bio_tags
 from .confidence import DEFAULT_SPANS_KEY, set_entity_scores
-from .crf import bio_tags, crf_decode, crf_layer, crf_loss, crf_span_probabilities
+from .crf import crf_decode, crf_layer, crf_loss, crf_span_probabilities
 
 DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
 PREDICT_GROUP = 64
@@ -54,6 +54,7 @@ class CRFEntityRecognizer(TrainablePipe):
 
     `crf_learn_rate_scale`: how many times faster than `model`'s weights the CRF's scores learn (see `crf.py`).
     `spans_key`: where the entities' scores go (`doc.spans[spans_key].attrs["scores"]`); None: not computed.
+    `self.model.get_ref("tag_scores")` is `model`, without the CRF.
     """
 
     def __init__(
@@ -63,7 +64,7 @@ class CRFEntityRecognizer(TrainablePipe):
         self.vocab = vocab
         self.name = name
         self.model = chain(model, crf_layer(crf_learn_rate_scale)) if use_crf else model
-        self.model.set_ref("scorer", model)
+        self.model.set_ref("tag_scores", model)
         self.cfg: Dict = {"labels": [], "use_crf": use_crf}
         self.scorer = scorer
         self.spans_key = spans_key
@@ -88,16 +89,8 @@ class CRFEntityRecognizer(TrainablePipe):
         if not labels:
             raise ValueError(f"[{self.name}] the training data has no entities: nothing to learn")
         self.cfg["labels"] = list(labels)
-        scorer = self.model.get_ref("scorer")
-        expected = scorer.attrs.get("vectors_width")
-        found = self.vocab.vectors.shape[1]
-        if expected is not None and expected != found:
-            raise ValueError(
-                f"[{self.name}] the model expects {expected}-dimensional word vectors but the pipeline's are "
-                f"{found}-dimensional: set the architecture's vectors_width to {found}"
-            )
         n_tags = len(self.tags)
-        scorer.get_ref("output_layer").set_dim("nO", n_tags)
+        self.model.get_ref("tag_scores").get_ref("output_layer").set_dim("nO", n_tags)
         if self._crf is not None:
             self._crf.set_dim("nO", n_tags)
         sample = [eg.predicted for eg in islice(get_examples(), 16)]
