@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Tuple
 import httpx
 
 from spacy_mner.cli.loading import load_pipeline
-from spacy_mner.corpus.twitter import read_posts
+from spacy_mner.corpus.twitter import read_twitter_posts
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
@@ -45,7 +45,7 @@ def sample_posts(images: bool) -> List[dict]:
     """The sample corpus's posts as request bodies (`{"text"}`, plus `"image"` with --images)."""
     bodies = []
     for split in ("train", "dev", "test"):
-        for post in read_posts(SAMPLE / f"{split}.txt"):
+        for post in read_twitter_posts(SAMPLE / f"{split}.txt"):
             body = {"text": " ".join(post.words)}
             photo = SAMPLE / "images" / f"{post.image_id}.jpg"
             if images and photo.is_file():
