@@ -3,6 +3,9 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
+# uvicorn picks httptools (a C HTTP parser) and uvloop up by itself: less CPU per request than h11 and asyncio
+SERVE = ["fastapi==0.165.0", "uvicorn==0.54.0", "python-multipart==0.0.34", "httptools==0.9.0", "uvloop==0.23.0"]
+
 # the version lives in components/spacy_mner/about.py; read, not imported (importing needs spaCy)
 ABOUT: dict = {}
 exec((Path(__file__).parent / "components" / "spacy_mner" / "about.py").read_text(encoding="utf8"), ABOUT)
@@ -36,10 +39,15 @@ setup(
         "tqdm",
         "matplotlib",
     ],
+    package_data={"spacy_mner.serve": ["page.html"]},
     extras_require={
-        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels; wheel:
-        # installing a packaged pipeline offline; pytest-random-order: `pytest --random-order`, order independence)
-        "test": ["pytest", "hypothesis", "scikit-image", "build", "wheel==0.45.1", "pytest-random-order==1.2.0"],
+        # `python -m spacy_mner serve`
+        "serve": SERVE,
+        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels;
+        # selenium: the demo page's browser test, with Debian's chromium-driver; wheel: installing a packaged
+        # pipeline offline; pytest-random-order: `pytest --random-order`, order independence)
+        "test": ["pytest", "hypothesis", "scikit-image", "build", "selenium==4.51.0", "httpx", "wheel==0.45.1",
+                 "pytest-random-order==1.2.0", *SERVE],
     },
     entry_points={
         "spacy_factories": [

@@ -208,3 +208,13 @@ def test_a_pipeline_saved_with_the_old_model_ref_name_loads(make_nlp, tmp_path):
         loaded.get_pipe("ner").model.predict(docs), nlp.get_pipe("ner").model.predict(docs)
     )
     assert loaded.get_pipe("ner").model.get_ref("tag_scores").get_ref("output_layer").get_dim("nO") == 9
+
+
+def test_a_training_type_the_component_was_not_initialized_with_is_an_error(make_nlp):
+    """Tagging an unknown type O would silently teach a sourced component that it is no entity."""
+    nlp = make_nlp()
+    train(nlp, steps=1)
+    words = ["Cheerios", "for", "breakfast"]
+    eg = Example(Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words, ents=["B-PRODUCT", "O", "O"]))
+    with pytest.raises(ValueError, match=r"entity type 'PRODUCT'.*LOC, ORG, OTHER, PER"):
+        nlp.update([eg])

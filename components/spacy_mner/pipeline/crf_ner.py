@@ -154,14 +154,22 @@ class CRFEntityRecognizer(TrainablePipe):
 
         An entity covers every predicted token that overlaps one of its gold tokens (a gold `#Blackhawks`
         split by the tokenizer into `#` `Blackhawks` gives B-X I-X; a predicted token that straddles the
-        entity's edge joins it), unless that would overlap an earlier entity; labels unknown to the
-        component and tokens outside entities are O.
+        entity's edge joins it), unless that would overlap an earlier entity; tokens outside entities are O.
+        A label the component was not initialized with (e.g. a sourced component trained further on a corpus
+        with other types) is an error: tagging it O would silently teach the model that it is no entity.
         """
         ids = [0] * len(example.predicted)
         y2x = example.alignment.y2x
         for ent in example.reference.ents:
             tokens = [int(i) for t in range(ent.start, ent.end) for i in y2x[t]]
-            if not tokens or f"B-{ent.label_}" not in index:
+            if f"B-{ent.label_}" not in index:
+                labels = sorted({tag[2:] for tag in index if tag != "O"})
+                raise ValueError(
+                    f"[crf_ner] the training data has entity type {ent.label_!r}, which this component was "
+                    f"not initialized with (its labels: {', '.join(labels)}); initialize it on this corpus, "
+                    "or rename the type with `convert --rename`"
+                )
+            if not tokens:
                 continue
             start, end = min(tokens), max(tokens) + 1
             if any(ids[start:end]):
