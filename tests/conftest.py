@@ -113,6 +113,34 @@ def make_nlp(small_vectors):
     return make
 
 
+@pytest.fixture(scope="session")
+def save_trained_cwi(small_vectors, tmp_path_factory):
+    """Train a blank pipeline of the real EfficientNet-Lite0 `image_labels` + `crf_ner` over a small CWI a few
+    seeded steps on (words, BIO tags) posts, so that it finds entities; returns where it was saved."""
+    import spacy
+    from spacy.tokens import Doc
+    from spacy.training import Example
+    from spacy.util import fix_random_seed
+    from spacy.vectors import Vectors
+
+    def save(posts, steps: int) -> Path:
+        fix_random_seed(0)
+        nlp = spacy.blank("en")
+        words, table = small_vectors
+        nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
+        nlp.add_pipe("image_labels")
+        nlp.add_pipe("crf_ner", name="ner", config={"model": {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0}})
+        egs = [Example(Doc(nlp.vocab, words=w), Doc(nlp.vocab, words=w, ents=t)) for w, t in posts]
+        optimizer = nlp.initialize(lambda: egs)
+        for _ in range(steps):
+            nlp.update(egs, sgd=optimizer)
+        path = tmp_path_factory.mktemp("trained") / "pipeline"
+        nlp.to_disk(path)
+        return path
+
+    return save
+
+
 @pytest.fixture
 def check_bfloat16_prediction(tmp_path):
     """Check a trained pipeline's `mixed_precision` on CPU: loaded with it, prediction runs in bfloat16 (the
