@@ -29,8 +29,11 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels)
-        "test": ["pytest", "hypothesis", "scikit-image", "build"],
+        # `predict --engine ray` (Ray Data actor pools, one machine or a cluster)
+        "ray": ["ray[data]==2.60.0"],
+        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels;
+        # ray and psutil: the Ray engine's tests, which CI runs, and scripts/bench_ray.py)
+        "test": ["pytest", "hypothesis", "scikit-image", "build", "ray[data]==2.60.0", "psutil==7.2.2"],
     },
     entry_points={
         "spacy_factories": [

@@ -16,6 +16,7 @@ import torch
 from spacy.tokens import Doc
 from tqdm import tqdm
 
+from ..distributed import ray_predict
 from .jsonl import CliError, Post, count_lines, load_pipeline, read_posts, report, tag_posts
 
 
@@ -26,9 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="posts buffered per nlp.pipe batch")
     parser.add_argument("--n-process", type=int, default=1, help="processes for nlp.pipe (-1: one per CPU)")
     parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to run on; -1 (default): CPU")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local (default): this process (and --n-process); ray: Ray Data workers, "
+                             "OUTPUT a folder of shards")
+    ray_predict.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return ray_predict.run(args)
     try:
         if not args.input.is_file():
             raise CliError(f"{args.input}: no such file")
