@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="CPUs per worker, also its torch threads (default 1)")
     group.add_argument("--gpus-per-worker", type=float, default=0.0,
                        help="GPUs per worker (e.g. 1, or 0.5 to share one); default 0: CPU")
-    group.add_argument("--lines-per-shard", type=int, default=10000,
-                       help="input lines per task and output shard (default 10000)")
+    group.add_argument("--lines-per-shard", type=int, default=1000,
+                       help="input lines per task and output shard (default 1000)")
 
 
 class Chunk(NamedTuple):
