@@ -11,7 +11,7 @@ setup: $(STAMP)
 
 $(STAMP): setup.py Makefile
 	# Debian's chromium, for the displaCy screenshot test (skipped where it cannot be installed)
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || echo "warning: chromium not installed"
+	command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || echo "warning: chromium not installed"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch and torchvision first, pinned: the versions this project is tested with

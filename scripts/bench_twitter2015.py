@@ -10,6 +10,12 @@ model beside spaCy's stock `ner` trained on the same data in the same run.
         --models cwi,cwi_none,cwi_no_td_gn_sinerelu,stock_ner
     python scripts/bench_twitter2015.py --models msb,msb_crf,msb_crf_none,stock_ner
     python scripts/bench_twitter2015.py --models msb_crf_bf16   # msb_crf (trained above) predicting in bfloat16
+    python scripts/bench_twitter2015.py --text-modes-of MODEL TEST.spacy   # the three text-mode F1s of one model
+
+Each model is also scored in the three text modes of `spacy_mner.corpus.text_modes` (on the corpus tokens,
+on the tokens joined by one space, on the text with punctuation attached as typed), the F1 users get from
+`nlp(text)`; a second table prints them, with the expected calibration error of the entity scores on test
+(reliability diagrams in OUT/KEY.calibration.png; see scripts/calibration.py).
 
 Time it on an otherwise idle machine and without OMP_WAIT_POLICY=PASSIVE, which costs torch about a third
 of its speed on 2 idle cores (the machine line of the table says which was set).
@@ -23,16 +29,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
-PAPER = {  # Table 4, Twitter-2015 test, entity-level micro F1
-    "BiLSTM+CRF (paper's baseline)": 64.42,
-    "CWI (paper)": 71.61,
-    "CWI + attention (paper)": 71.19,
-    "MSB-Small (paper)": 72.74,
-    "MSB-Small + CRF (paper)": 73.47,
-}
+# Table 4 of the paper (Twitter-2015 test F1), shared with report.py
+PAPER = json.loads((ROOT / "scripts" / "paper_table4.json").read_text(encoding="utf8"))["rows"]
 CONFIGS = ROOT / "configs"
 SPLIT_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}  # both corpora's file names
 # key: (label, config, overrides, prediction batch size)
@@ -42,22 +43,23 @@ MODELS = {
     "cwi_no_td_gn_sinerelu": ("CWI, caption words, no TD+GN+SineReLU", CONFIGS / "cwi.cfg",
                               ["--components.ner.model.char_regularizers", "false"], 256),
     "cwi_attention": ("CWI + attention, caption words", CONFIGS / "cwi.cfg", ["--components.ner.model.attention", "true"], 256),
-    "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", [], 64),
-    "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words, case embeddings", CONFIGS / "msb_crf.cfg", [], 64),
-    "msb_crf_no_case": ("MSB (MiniLM-L6) + CRF, caption words, no case embeddings", CONFIGS / "msb_crf.cfg",
+    "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", ["--components.ner.use_crf", "false"], 64),
+    "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words, case embeddings", CONFIGS / "msb.cfg", [], 64),
+    "msb_crf_no_case": ("MSB (MiniLM-L6) + CRF, caption words, no case embeddings", CONFIGS / "msb.cfg",
                         ["--components.ner.model.case_features", "false"], 64),
-    "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb_crf.cfg",
+    "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb.cfg",
                      ["--components.ner.model.image_words", "none"], 64),
-    "msb_crf_l4": ("MSB (MiniLM-L6, first 4 layers) + CRF, caption words", CONFIGS / "msb_crf.cfg",
+    "msb_crf_l4": ("MSB (MiniLM-L6, first 4 layers) + CRF, caption words", CONFIGS / "msb.cfg",
                    ["--components.ner.model.n_layers", "4"], 64),
-    "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb_crf.cfg",
+    "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb.cfg",
                    ["--components.ner.model.n_layers", "2"], 64),
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings", CONFIGS / "msb_crf_stage2.cfg", [], 64),
 }
-# key: overrides of the first stage, configs/msb_crf.cfg trained on CoNLL-2003, whose last state's `ner` the
-# key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps; as project.yml's conll_* vars)
+# key: overrides of the first stage, configs/msb.cfg trained on CoNLL-2003, whose last state's `ner` the
+# key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps, 125 of them warming up: a warm-up
+# share of 0.1424; as project.yml's conll_* vars)
 FIRST_STAGE = {
-    "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.total_steps", "878",
+    "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.warmup", "0.1424",
                       "--training.eval_frequency", "300"],
 }
 
@@ -89,7 +91,7 @@ def run(cmd: List[str], stdout=None) -> Tuple[float, float]:
 
 
 def convert(data_dir: Path, corpus: Path, format: str = "twitter2015", splits: Tuple[str, ...] = ("train", "dev", "test")) -> Dict[str, Path]:
-    from spacy_mner.corpus.convert import convert as convert_file
+    from spacy_mner.corpus.docbin import convert as convert_file
 
     paths = {}
     for split in splits:
@@ -130,6 +132,35 @@ def posts_per_second(model: Path, test: Path, batch_size: int) -> float:
     return best
 
 
+def text_mode_scores(model: Path, test: Path) -> Dict[str, float]:
+    """Test F1 (0-100) of the trained pipeline `model` in each text mode (see the module docstring)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from spacy_mner.corpus.text_modes import TEXT_MODES, examples_in_mode
+
+    nlp = spacy.load(model)
+    golds = list(DocBin(store_user_data=True).from_disk(test).get_docs(nlp.vocab))
+    return {mode: 100 * nlp.evaluate(examples_in_mode(nlp, golds, mode))["ents_f"] for mode in TEXT_MODES}
+
+
+def calibrate(model: Path, test: Path, png: Path) -> Optional[float]:
+    """Print the reliability table of the model's entity scores on test, save the diagram; the ECE (None for
+    a model without entity scores, such as spaCy's stock `ner`)."""
+    import calibration  # scripts/calibration.py, beside this script
+    import spacy
+
+    from spacy_mner.pipeline.confidence import pipeline_spans_key
+
+    if pipeline_spans_key(spacy.load(model)) is None:
+        return None
+    rows, ece = calibration.reliability(calibration.scored_entities(model, test, "tokens"), bins=10)
+    print(f"\n{model}: reliability of the entity scores on test")
+    calibration.print_table(rows, ece)
+    calibration.diagram(rows, ece, png, f"{model.parent.name} on Twitter-2015 test")
+    return ece
+
+
 def measure_prediction(model: Path, test: Path, batch_size: int, out: Path) -> Tuple[float, float]:
     """Prediction speed (posts/s) and peak memory (MB), in a fresh process of its own."""
     with open(out, "w") as f:
@@ -141,6 +172,10 @@ def main() -> None:
     if sys.argv[1:2] == ["--speed-of"]:
         model, test, batch_size = sys.argv[2:5]
         print(posts_per_second(Path(model), Path(test), int(batch_size)))
+        return
+    if sys.argv[1:2] == ["--text-modes-of"]:
+        model, test = sys.argv[2:4]
+        print(" | ".join(f"{mode} {f1:.2f}" for mode, f1 in text_mode_scores(Path(model), Path(test)).items()))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "twitter2015")
@@ -183,11 +218,11 @@ def main() -> None:
             conll = convert(args.conll_dir, args.out / "corpus-conll2003", format="conll2003", splits=("train", "dev"))
             first = args.out / f"{key}-stage1"
             first_seconds, first_mb = run([
-                sys.executable, "-m", "spacy", "train", str(CONFIGS / "msb_crf.cfg"), "--output", str(first),
+                sys.executable, "-m", "spacy", "train", str(CONFIGS / "msb.cfg"), "--output", str(first),
                 "--paths.train", str(conll["train"]), "--paths.dev", str(conll["dev"]), "--system.seed", str(args.seed),
                 "--gpu-id", str(args.gpu_id), *FIRST_STAGE[key]])
             overrides = [*overrides, "--paths.source", str(first / "model-last")]
-            first_command = f"python -m spacy train configs/msb_crf.cfg (on CoNLL-2003) {' '.join(FIRST_STAGE[key])}, then "
+            first_command = f"python -m spacy train configs/msb.cfg (on CoNLL-2003) {' '.join(FIRST_STAGE[key])}, then "
         if key in DERIVED:
             _, base, load_config = DERIVED[key]
             derive(args.out / base / "model-best", output / "model-best", load_config)
@@ -203,7 +238,10 @@ def main() -> None:
              "--output", str(metrics), "--gpu-id", str(args.gpu_id)])
         scores = json.loads(metrics.read_text())
         speed, predict_mb = measure_prediction(output / "model-best", corpus["test"], batch_size, args.out / f"{key}.speed")
+        modes = text_mode_scores(output / "model-best", corpus["test"])
+        ece = calibrate(output / "model-best", corpus["test"], args.out / f"{key}.calibration.png")
         results.append({
+            "text_mode_f": modes, "ece": ece,
             "key": key, "model": label, "p": 100 * scores["ents_p"], "r": 100 * scores["ents_r"], "f": 100 * scores["ents_f"],
             "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
             "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb, "posts_per_second": speed, "batch_size": batch_size,
@@ -212,17 +250,27 @@ def main() -> None:
         })
         saved.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     print(f"\nTwitter-2015 test, entity-level micro P/R/F1 (spaCy's scorer); machine: {machine}; seed {args.seed}\n")
-    print("| model | P | R | F1 | PER | LOC | ORG | OTHER | train time | train peak MB | posts/s (batch) | predict peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, f1 in PAPER.items():
-        print(f"| {name} | | | {f1:.2f} | | | | | | | | |")
+    types = sorted({label for r in results for label in r["per_type"]})  # the corpus's own entity types
+    print("| model | P | R | F1 | " + "".join(f"{t} | " for t in types)
+          + "train time | train peak MB | posts/s (batch) | predict peak MB |")
+    print("|---|---|---|---|" + "---|" * (len(types) + 4))
+    for name, f1 in PAPER:
+        print(f"| {name} (paper) | | | {f1:.2f} | " + "| " * (len(types) + 4))
     for r in results:
         t = r["per_type"]
         print(f"| {r['model']} | {r['p']:.2f} | {r['r']:.2f} | {r['f']:.2f} | "
-              + " | ".join(f"{t.get(k, 0):.2f}" for k in ("PER", "LOC", "ORG", "OTHER"))
+              + " | ".join(f"{t[k]:.2f}" if k in t else "–" for k in types)
               + (f" | {r['train_seconds'] / 60:.1f} min | {r['train_peak_mb']:.0f}" if r["train_seconds"] else " | (none) | (none)")
               + f" | {r['posts_per_second']:.0f} ({r['batch_size']})"
               + f" | {r['predict_peak_mb']:.0f} |")
+    print("\nTest F1 by what the pipeline is given: the corpus tokens, the tokens joined by one space, typed text\n")
+    print("| model | corpus tokens | joined by one space | punctuation as typed | entity score ECE |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        if "text_mode_f" in r:
+            m, ece = r["text_mode_f"], r.get("ece")
+            print(f"| {r['model']} | {m['tokens']:.2f} | {m['spaced']:.2f} | {m['typed']:.2f} | "
+                  + ("" if ece is None else f"{ece:.4f}") + " |")
 
 
 if __name__ == "__main__":

@@ -17,18 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-TYPES = ["PER", "LOC", "ORG", "OTHER"]
-# Table 4 of Asgari-Chenaghlu et al.: test F1 (%) on Twitter-2015
-PAPER_TABLE4 = [
-    ("BiLSTM+CRF", 64.42),
-    ("T-NER", 69.09),
-    ("co-attention", 70.69),
-    ("CWI", 71.61),
-    ("CWI+attention", 71.19),
-    ("MSB-Tiny", 70.41),
-    ("MSB-Small", 72.74),
-    ("MSB-Tiny+CRF", 71.10),
-    ("MSB-Small+CRF", 73.47),
+# Table 4 of Asgari-Chenaghlu et al. (test F1 % on Twitter-2015), shared with bench_twitter2015.py
+PAPER_TABLE4: List[Tuple[str, float]] = [
+    (name, f1) for name, f1 in json.loads((Path(__file__).with_name("paper_table4.json")).read_text(encoding="utf8"))["rows"]
 ]
 Scores = Dict[str, object]
 
@@ -100,28 +91,38 @@ def type_f1(scores: Scores, label: str) -> Optional[float]:
     return per_type.get(label, {}).get("f")
 
 
+def entity_types(scores: Dict[str, Scores]) -> List[str]:
+    """The entity types that any model's metrics score, sorted: the corpus's own, however many."""
+    return sorted({label for value in scores.values() for label in (value.get("ents_per_type") or {})})
+
+
+def _heading(label: str) -> str:
+    return "OTHER (MISC)" if label == "OTHER" else label
+
+
 def _pct(value: Optional[float]) -> str:
     return "–" if value is None else f"{100 * value:.2f}"
 
 
 def scores_section(scores: Dict[str, Scores], metrics: Path, corpus_name: str) -> str:
-    """The Markdown title, the note on what is comparable, and the scores table."""
+    """The Markdown title, the note on what is comparable, and the scores table (a column per entity type)."""
+    types = entity_types(scores)
     lines = [
         "# NER results\n",
         f"**Our rows** are `spacy evaluate` scores (the files in `{metrics}`), on the **{corpus_name}** corpus. "
         "**Paper rows** are Table 4 of Asgari-Chenaghlu et al.: test F1 on **Twitter-2015**. The two are "
-        "comparable only where our corpus is Twitter-2015's test set. Scores in %; the paper calls OTHER "
-        "\"MISC\"; – : not reported.\n",
-        "| model | scored on | P | R | F1 | " + " | ".join(TYPES[:3]) + " | OTHER (MISC) |",
-        "|---|---|---:|---:|---:|" + "---:|" * len(TYPES),
+        "comparable only where our corpus is Twitter-2015's test set. Scores in %; "
+        + ("the paper calls OTHER \"MISC\"; " if "OTHER" in types else "") + "– : not reported.\n",
+        "| model | scored on | P | R | F1 | " + "".join(f"{_heading(label)} | " for label in types),
+        "|---|---|---:|---:|---:|" + "---:|" * len(types),
     ]
     for name, value in scores.items():
-        per_type = " | ".join(_pct(type_f1(value, label)) for label in TYPES)
+        per_type = "".join(f"{_pct(type_f1(value, label))} | " for label in types)
         lines.append(f"| {name} | ours: {corpus_name} | {_pct(value.get('ents_p'))} | {_pct(value.get('ents_r'))} "
-                     f"| {_pct(value.get('ents_f'))} | {per_type} |")
-    not_given = " | ".join("–" for _ in TYPES)
+                     f"| {_pct(value.get('ents_f'))} | {per_type}")
+    not_given = "".join("– | " for _ in types)
     for name, f1 in PAPER_TABLE4:
-        lines.append(f"| {name} | paper: Twitter-2015 | – | – | {f1:.2f} | {not_given} |")
+        lines.append(f"| {name} | paper: Twitter-2015 | – | – | {f1:.2f} | {not_given}")
     return "\n".join(lines) + "\n"
 
 
@@ -202,7 +203,7 @@ def errors_section(errors: Dict[str, ErrorCounts], corpus: Path) -> str:
              "no overlapping prediction; *invented*: a prediction overlapping no gold entity.\n"]
     for name, counts in errors.items():
         present = set(counts.gold) | set(counts.invented)
-        labels = [label for label in TYPES if label in present] + sorted(present - set(TYPES))
+        labels = sorted(present)
         lines += [f"### {name}\n", "| type | gold | correct | wrong type | partial span | missed | invented |",
                   "|---|---:|---:|---|---:|---:|---:|"]
         for label in labels:
@@ -223,14 +224,15 @@ def plot_f1(scores: Dict[str, Scores], corpus_name: str, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = TYPES + ["overall"]
+    types = entity_types(scores)
+    groups = types + ["overall"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]})
     width = 0.8 / len(scores)
     for i, (name, value) in enumerate(scores.items()):
-        f1 = [type_f1(value, label) for label in TYPES] + [value.get("ents_f")]
+        f1 = [type_f1(value, label) for label in types] + [value.get("ents_f")]
         heights = [0.0 if v is None else 100 * v for v in f1]
         left.bar([g + (i - (len(scores) - 1) / 2) * width for g in range(len(groups))], heights, width, label=name)
-    left.set_xticks(range(len(groups)), [g if g != "OTHER" else "OTHER (MISC)" for g in groups])
+    left.set_xticks(range(len(groups)), [_heading(g) for g in groups], rotation=30 if len(groups) > 6 else 0)
     left.set_ylabel("F1 (%)")
     left.set_ylim(0, 100)
     left.set_title(f"ours, on {corpus_name}")

@@ -42,14 +42,28 @@ def metrics(tmp_path):
     return folder
 
 
+def test_columns_are_the_types_the_metrics_score(tmp_path):
+    """Six WNUT-style types, none of the paper's: one column each, no PER/LOC/ORG/OTHER column."""
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    types = ["person", "location", "corporation", "product", "creative-work", "group"]
+    write_scores(folder / "cwi.json", 0.5, 0.5, 0.5, {t: 0.1 * (i + 1) for i, t in enumerate(types)})
+    result = run_report("--metrics", folder, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf8")
+    assert "| model | scored on | P | R | F1 | corporation | creative-work | group | location | person | product |" in report
+    assert "| cwi | ours: metrics | 50.00 | 50.00 | 50.00 | 30.00 | 50.00 | 60.00 | 20.00 | 10.00 | 40.00 |" in report
+    assert "PER" not in report and "OTHER" not in report
+
+
 def test_scores_table_and_chart(metrics, tmp_path):
     out = tmp_path / "reports" / "sample"
     result = run_report("--metrics", metrics, "--out", out)
     assert result.returncode == 0, result.stderr
     assert f"skipped {metrics / 'notes.json'}: no NER scores (ents_f)" in result.stderr
     report = (out / "report.md").read_text(encoding="utf8")
-    assert "| cwi | ours: sample | 70.00 | 60.00 | 64.62 | 80.00 | 75.00 | 50.00 | 33.33 |" in report
-    assert "| msb | ours: sample | 80.00 | 70.00 | 74.67 | 90.00 | 80.00 | 60.00 | – |" in report
+    assert "| cwi | ours: sample | 70.00 | 60.00 | 64.62 | 75.00 | 50.00 | 33.33 | 80.00 |" in report
+    assert "| msb | ours: sample | 80.00 | 70.00 | 74.67 | 80.00 | 60.00 | – | 90.00 |" in report
     assert "| CWI | paper: Twitter-2015 | – | – | 71.61 | – | – | – | – |" in report
     assert "| MSB-Small+CRF | paper: Twitter-2015 | – | – | 73.47 |" in report
     assert report.count("paper: Twitter-2015") == 9 and "**Twitter-2015**" in report and '"MISC"' in report
@@ -89,10 +103,10 @@ def test_error_counts_of_a_model(metrics, tmp_path):
     assert f"## Errors on `{tmp_path / 'test.spacy'}`" in report and "### ruler" in report
     rows = report.split("### ruler")[1].strip().splitlines()[2:]
     assert rows == [
-        "| PER | 1 | 1 | – | 0 | 0 | 0 |",
         "| LOC | 2 | 1 | LOC->ORG 1 | 0 | 0 | 0 |",
         "| ORG | 2 | 0 | – | 1 | 1 | 1 |",
         "| OTHER | 1 | 1 | – | 0 | 0 | 0 |",
+        "| PER | 1 | 1 | – | 0 | 0 | 0 |",
         "| all | 6 | 3 | 1 | 1 | 1 | 1 |",
     ]
 

@@ -3,8 +3,7 @@
 Importing the package registers the Doc extensions only; torch and the models load when a component or
 architecture is first built (spaCy finds them through this package's entry points).
 """
+from .about import __version__  # noqa: F401
 from .extensions import register_extensions
-
-__version__ = "0.1.0"
 
 register_extensions()

@@ -9,6 +9,7 @@ COMMANDS = {
     "convert": "convert",
     "label-images": "label_images",
     "predict": "predict",
+    "serve": "serve",
     "visualize": "visualize",
 }
 

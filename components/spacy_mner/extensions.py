@@ -14,6 +14,7 @@ DOC_EXTENSIONS = {
     "image": None,  # str path, PIL.Image.Image or bytes; only a path survives a DocBin
     "image_labels": None,  # List[Tuple[str, float]]: top-k ImageNet classes, most probable first
     "image_caption": None,  # str: a caption of the image, where the corpus has one
+    "image_error": None,  # str: why `image_labels` could not use the post's image (None: no problem)
 }
 
 

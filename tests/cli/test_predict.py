@@ -63,28 +63,37 @@ def test_predict_writes_one_line_per_input_line(make_nlp, posts, tmp_path):
     output = tmp_path / "out" / "predictions.jsonl"
     result = run_predict(model, posts, output, "--batch-size", "2")
     assert result.returncode == 0, result.stderr
-    assert "9 lines read, 3 posts predicted, 6 errors" in result.stdout
+    assert "9 lines read, 4 posts predicted, 5 errors" in result.stdout
     out = [json.loads(line) for line in output.read_text(encoding="utf8").splitlines()]
     assert len(out) == len(posts.read_text(encoding="utf8").splitlines()) == 9
 
     errors = {row["line"]: row for row in out if "error" in row}
-    assert sorted(errors) == [2, 3, 4, 5, 7, 8]
+    assert sorted(errors) == [2, 3, 5, 7, 8]
     assert errors[2]["error"].startswith("not JSON") and "id" not in errors[2]
     assert errors[3] == {"line": 3, "id": "no-text", "error": 'no "text"'}
-    assert errors[4]["id"] == 4 and errors[4]["error"] == f"image {tmp_path / 'missing.jpg'}: no such file"
     assert errors[5]["error"] == "blank line"
     assert errors[7]["error"] == '"text" is empty'
     assert errors[8]["error"] == "not a JSON object but list"
     for line, row in errors.items():
-        assert f"{posts}, line {line}: {row['error']}" in result.stderr
+        name = f"line {line}" + (f" (id {row['id']})" if "id" in row else "")
+        assert f"{posts}, {name}: {row['error']}" in result.stderr
+    # a missing image file: the post is tagged from its text, the reason in its line and on stderr
+    missing = out[3]
+    assert missing["line"] == 4 and missing["id"] == 4 and missing["image_labels"] == []
+    reason = f"image {tmp_path / 'missing.jpg'} cannot be used (no such file)"
+    assert missing["image_error"] == reason and "entities" in missing
+    assert f"{posts}, line 4 (id 4): {reason}; tagged from its text" in result.stderr
+    assert "post doc" not in result.stderr  # warnings name the input line, not a place in a batch
 
-    good = [row for row in out if "error" not in row]
+    good = [row for row in out if "error" not in row and "image_error" not in row]
+    assert [row["line"] for row in out] == list(range(1, 10))
     assert [row["id"] for row in good] == [1, "cat", None]
     assert any(row["entities"] for row in good)
     for row in good:
         for ent in row["entities"]:
             assert row["text"][ent["start"]:ent["end"]] == ent["text"]
             assert ent["label"] in {"PER", "LOC", "ORG", "OTHER"}
+            assert isinstance(ent["score"], float) and 0.0 < ent["score"] <= 1.0
     obama, cat, rain = good
     assert obama["image_labels"] == [] and rain["image_labels"] == []
     assert len(cat["image_labels"]) == 5 and CATS & {label for label, _ in cat["image_labels"]}
@@ -102,12 +111,14 @@ def test_predict_writes_one_line_per_input_line(make_nlp, posts, tmp_path):
 def test_visualize_shows_the_good_posts(make_nlp, posts, tmp_path, capsys):
     model = save_model(make_nlp(), tmp_path / "model", steps=0)
     page = tmp_path / "page.html"
-    assert main(["visualize", str(model), str(posts), str(page), "--limit", "2"]) == 0
+    assert main(["visualize", str(model), str(posts), str(page), "--limit", "3"]) == 0
     captured = capsys.readouterr()
-    assert "2 posts shown" in captured.out and f"{posts}, line 2: not JSON" in captured.err
+    assert "3 posts shown" in captured.out and f"{posts}, line 2: not JSON" in captured.err
+    assert f"{posts}, line 4 (id 4): image {tmp_path / 'missing.jpg'} cannot be used (no such file)" in captured.err
     html = page.read_text(encoding="utf8")
-    assert "line 1 · id 1" in html and "line 6 · id cat" in html and "line 9" not in html  # --limit
-    assert html.count("data:image/jpeg;base64,") == 1 and html.count('class="no-image"') == 1
+    assert "line 1 · id 1" in html and "line 4 · id 4" in html and "line 6 · id cat" in html
+    assert "line 9" not in html  # --limit
+    assert html.count("data:image/jpeg;base64,") == 1 and html.count('class="no-image"') == 2
 
 
 @pytest.mark.parametrize("command", ["predict", "visualize"])

@@ -8,8 +8,8 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
 from spacy_mner.corpus.conll import read_conll_posts
-from spacy_mner.corpus.convert import convert, corpus_stats, read_corpus
-from spacy_mner.corpus.twitter import CorpusFormatError
+from spacy_mner.corpus.docbin import convert, corpus_stats, read_corpus
+from spacy_mner.corpus.posts import CorpusFormatError
 
 TEXT = (
     "-DOCSTART- -X- -X- O\n\n"
@@ -49,15 +49,15 @@ def test_tabs_crlf_iob1_and_a_no_break_space_token(tmp_path):
     "text,line,message",
     [
         ("EU NNP B-NP B-ORG\nrejects\n", 2, "columns"),
-        ("EU NNP B-NP O\nBonn NNP B-NP B-CITY\n", 2, "unknown tag"),
-        ("EU NNP B-NP O\nBonn NNP B-NP E-LOC\n", 2, "unknown tag"),
+        ("EU NNP B-NP O\nBonn NNP B-NP CITY\n", 2, "neither O nor PREFIX-TYPE"),
+        ("EU NNP B-NP O\nBonn NNP B-NP E-LOC\n", 2, "does not continue a B-/I-"),
     ],
 )
 def test_malformed_lines_name_file_and_line(tmp_path, text, line, message):
     path = tmp_path / "bad.txt"
     path.write_text(text, encoding="utf8")
     with pytest.raises(CorpusFormatError, match=f"bad.txt, line {line}: .*{message}"):
-        list(read_conll_posts(path))
+        read_corpus(path, Vocab(), format="conll")
 
 
 def test_a_file_without_sentences_is_an_error(tmp_path):
@@ -75,7 +75,7 @@ def test_convert_cli_format_flag(tmp_path):
            "--captions", str(tmp_path / "captions.txt")]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "ignored with --format conll2003" in done.stderr
+    assert "ignored with CoNLL column files" in done.stderr
     assert "posts 3" in done.stdout and "OTHER 2" in done.stdout
     assert len(list(DocBin().from_disk(out).get_docs(Vocab()))) == 3
 

@@ -13,7 +13,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Corpus, Example
 from spacy.language import Language
 
-from spacy_mner.corpus.reader import MultimodalCorpus
+from spacy_mner.training.reader import MultimodalCorpus
 
 TEXTS = [["Rocket", "is", "here"], ["I", "love", "Rocket"], ["Rocket", "again", "tonight"], ["so", "much", "Rocket"]]
 CAPTIONS = {"PER": "a small brown dog on a sofa", "ORG": "a rock band playing on a stage"}

@@ -7,8 +7,10 @@ import pytest
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from spacy_mner.corpus.convert import convert, corpus_stats, read_corpus
-from spacy_mner.corpus.twitter import CorpusFormatError, bio_spans, read_captions, read_posts
+from spacy_mner.corpus.docbin import convert, corpus_stats, read_corpus
+from spacy_mner.corpus.posts import CorpusFormatError, read_captions
+from spacy_mner.corpus.twitter import read_twitter_posts as read_posts
+from spacy_mner.tags import bio_spans
 
 
 def write(tmp_path: Path, text: str, name: str = "posts.txt", encoding: str = "utf8") -> Path:
@@ -40,7 +42,8 @@ def test_orphan_inside_tag_starts_an_entity():
     "text,line,message",
     [
         ("IMGID:a1\nHi O\n", 2, "no tab"),
-        ("IMGID:a1\nHi\tB-FOO\n", 2, "unknown tag"),
+        ("IMGID:a1\nHi\tO\nthere\tBFOO\n", 3, "neither O nor PREFIX-TYPE"),
+        ("IMGID:a1\nHi\tO\nthere\tX-FOO\n", 3, "not IOB2"),
         ("IMGID:a1\nHi\tO\n\nIMGID:a2\n\nIMGID:a3\nx\tO\n", 4, "no tokens"),
         ("IMGID:a1\n\tO\n", 2, "empty token"),
     ],
@@ -48,7 +51,7 @@ def test_orphan_inside_tag_starts_an_entity():
 def test_malformed_lines_name_file_and_line(tmp_path, text, line, message):
     path = write(tmp_path, text)
     with pytest.raises(CorpusFormatError, match=f"{path.name}, line {line}: .*{message}"):
-        list(read_posts(path))
+        read_corpus(path, Vocab())
 
 
 def test_empty_and_wrongly_encoded_files(tmp_path):

@@ -9,9 +9,9 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import fix_random_seed
 
-from spacy_mner.models.featurize import doc_image_word_ids, vector_key
+from spacy_mner.models.cwi_features import doc_image_word_ids, vector_key
 from spacy_mner.models.layers import CharCNN, SineReLU, TargetedDropout
-from spacy_mner.models.vectors import build_vectors, make_static_vectors_callback
+from spacy_mner.training.vectors import build_vectors, make_static_vectors_callback
 
 
 def test_sine_relu():
@@ -111,7 +111,7 @@ def test_prediction_reads_each_distinct_word_once_with_the_same_scores(make_nlp)
     ref = Doc(nlp.vocab, words=["Obama", "in", "Paris"], ents=["B-PER", "O", "B-LOC"])
     nlp.initialize(lambda: [Example(Doc(nlp.vocab, words=[t.text for t in ref]), ref)])
     docs = [nlp.make_doc(t) for t in ("Paris , Paris and Paris again", "in Paris with Obama , Obama", "Paris")]
-    featurize, net = nlp.get_pipe("ner").model.get_ref("scorer").layers
+    featurize, net = nlp.get_pipe("ner").model.get_ref("tag_scores").layers
     deduped = featurize.predict(docs)
     every_token, _ = featurize(docs, is_train=True)
     assert len(deduped[0]) == 7 and len(every_token[0]) == 13  # chars of distinct words vs of tokens

@@ -2,13 +2,15 @@
 import numpy
 import pytest
 import spacy
+import srsly
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Adam, NumpyOps
 
-from spacy_mner.pipeline.crf import bio_tags, crf_decode, crf_layer, crf_loss
+from spacy_mner.pipeline.crf import crf_decode, crf_layer, crf_loss
+from spacy_mner.tags import bio_tags
 
 POSTS = [
     (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
@@ -123,3 +125,48 @@ def test_edge_posts(make_nlp):
     assert list(nlp.pipe(["", ""]))[0].ents == ()
     empty = Example(Doc(nlp.vocab, words=[]), Doc(nlp.vocab, words=[]))
     assert nlp.update([empty])["ner"] == 0.0
+
+
+def test_the_crf_torch_module_is_made_once_and_kept_out_of_the_bytes():
+    tags = bio_tags(["PER"])
+    layer = crf_layer()
+    layer.set_dim("nO", len(tags))
+    layer.initialize()
+    scores = numpy.random.default_rng(0).normal(0, 1, (5, len(tags))).astype("float32")
+    crf_loss(layer, scores, [2, 3], [[1, 2], [0, 0, 1]])
+    (crf,) = layer.shims[0].crfs.values()
+    assert crf_decode(layer, scores, [2, 3]) and list(layer.shims[0].crfs.values()) == [crf]  # reused
+    msg = srsly.msgpack_loads(layer.to_bytes())
+    assert [list(attrs) for attrs in msg["attrs"]] == [["learn_rate_scale"]] and msg["shims"] == [[b""]]
+    loaded = crf_layer()
+    loaded.set_dim("nO", len(tags))
+    loaded.from_bytes(layer.to_bytes())
+    assert not loaded.shims[0].crfs
+    assert crf_decode(loaded, scores, [2, 3]) == crf_decode(layer, scores, [2, 3])
+
+
+def test_a_pipeline_saved_with_the_old_model_ref_name_loads(make_nlp, tmp_path):
+    """Pipelines saved before the ref was renamed from "scorer" to "tag_scores" keep loading."""
+    nlp = make_nlp()
+    train(nlp, steps=2)
+    nlp.to_disk(tmp_path / "model")
+    path = tmp_path / "model" / "ner" / "model"
+    msg = srsly.msgpack_loads(path.read_bytes())
+    msg["nodes"][0]["refs"]["scorer"] = msg["nodes"][0]["refs"].pop("tag_scores")
+    path.write_bytes(srsly.msgpack_dumps(msg))
+    loaded = spacy.load(tmp_path / "model")
+    docs = [nlp.make_doc("Obama visits Paris today"), nlp.make_doc("watching the World Cup with @NASA")]
+    numpy.testing.assert_array_equal(
+        loaded.get_pipe("ner").model.predict(docs), nlp.get_pipe("ner").model.predict(docs)
+    )
+    assert loaded.get_pipe("ner").model.get_ref("tag_scores").get_ref("output_layer").get_dim("nO") == 9
+
+
+def test_a_training_type_the_component_was_not_initialized_with_is_an_error(make_nlp):
+    """Tagging an unknown type O would silently teach a sourced component that it is no entity."""
+    nlp = make_nlp()
+    train(nlp, steps=1)
+    words = ["Cheerios", "for", "breakfast"]
+    eg = Example(Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words, ents=["B-PRODUCT", "O", "O"]))
+    with pytest.raises(ValueError, match=r"entity type 'PRODUCT'.*LOC, ORG, OTHER, PER"):
+        nlp.update([eg])

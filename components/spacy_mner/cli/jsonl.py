@@ -1,29 +1,23 @@
-"""What the apps that tag posts (`predict`, `visualize`) share: reading posts from JSONL, loading the
-pipeline, and running it over the posts in input order.
+"""Reading the posts an app tags from JSONL, one `JsonlPost` per line.
 
 Input is one JSON object a line: `{"text": ..., "image": path or null, "id": ..., "caption": ...}`
 ("image", "id" and "caption" are optional). Real input is messy, and one bad line must neither stop a run
-nor shift the output against the input, so every line, blank or broken, becomes one `Post`: a usable one,
-or one whose `error` says what is wrong. Relative image paths are read from the current folder.
+nor shift the output against the input, so every line, blank or broken, becomes one `JsonlPost`: a usable
+one, or one whose `error` says what is wrong. Relative image paths are read from the current folder; an
+image that cannot be used (missing, undecodable) does not make an error: the post is tagged from its text
+and the `image_labels` component says why (`doc._.image_error`).
 """
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Tuple
+from typing import Any, Iterator, Optional
 
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc
 from tqdm import tqdm
 
 
-class CliError(Exception):
-    """A problem that ends a command with a one-line message and exit status 1."""
-
-
 @dataclass
-class Post:
+class JsonlPost:
     """One input line: `line` is its 1-based number; a post with an `error` is not tagged."""
 
     line: int
@@ -33,36 +27,44 @@ class Post:
     caption: Optional[str] = None
     error: Optional[str] = None
 
+    @property
+    def name(self) -> str:
+        """How messages name the post: its line, and its id where it has one."""
+        return f"line {self.line}" + ("" if self.id is None else f" (id {self.id})")
 
-def read_posts(path: Path) -> Iterator[Post]:
-    """One `Post` per line of `path`, streamed (the file may be larger than memory)."""
+
+def read_jsonl_posts(path: Path, *, skip: int = 0) -> Iterator[JsonlPost]:
+    """One `JsonlPost` per line of `path` after the first `skip` lines (which are not parsed), streamed."""
     with open(path, "rb") as file:
         for number, raw in enumerate(file, 1):
-            yield _parse(number, raw)
+            if number > skip:
+                yield _parse(number, raw)
 
 
 def count_lines(path: Path) -> int:
-    """The number of posts `read_posts` gives (a progress bar's total)."""
+    """The number of posts `read_jsonl_posts` gives (a progress bar's total)."""
     with open(path, "rb") as file:
         return sum(1 for _ in file)
 
 
-def _parse(number: int, raw: bytes) -> Post:
+def _parse(number: int, raw: bytes) -> JsonlPost:
     try:
         line = raw.decode("utf8")
     except UnicodeDecodeError as error:
-        return Post(number, error=f"not UTF-8 ({error})")
+        return JsonlPost(number, error=f"not UTF-8 ({error})")
     if number == 1:
         line = line.lstrip("\ufeff")
     if not line.strip():
-        return Post(number, error="blank line")
+        return JsonlPost(number, error="blank line")
     try:
         value = json.loads(line)
     except json.JSONDecodeError as error:
-        return Post(number, error=f"not JSON ({error})")
+        return JsonlPost(number, error=f"not JSON ({error})")
+    except RecursionError:  # json's decoder recurses once per nesting level
+        return JsonlPost(number, error="not usable JSON (nested too deeply)")
     if not isinstance(value, dict):
-        return Post(number, error=f"not a JSON object but {type(value).__name__}")
-    post = Post(number, id=value.get("id"))
+        return JsonlPost(number, error=f"not a JSON object but {type(value).__name__}")
+    post = JsonlPost(number, id=value.get("id"))
     text, image, caption = value.get("text"), value.get("image"), value.get("caption")
     if text is None:
         post.error = 'no "text"'
@@ -72,8 +74,6 @@ def _parse(number: int, raw: bytes) -> Post:
         post.error = '"text" is empty'
     elif image is not None and (not isinstance(image, str) or not image):
         post.error = f'"image" must be a file path or null, not {image!r}'
-    elif image is not None and not Path(image).is_file():
-        post.error = f"image {image}: no such file"
     elif caption is not None and not isinstance(caption, str):
         post.error = f'"caption" must be a string or null, not {caption!r}'
     else:
@@ -81,39 +81,6 @@ def _parse(number: int, raw: bytes) -> Post:
     return post
 
 
-def report(path: Path, post: Post) -> None:
-    """Tell the user on stderr about a post that has an error (without breaking a progress bar)."""
-    tqdm.write(f"{path}, line {post.line}: {post.error}", file=sys.stderr)
-
-
-def load_pipeline(model: str, gpu_id: int) -> Language:
-    """`spacy.load(model)` on GPU `gpu_id` (-1: CPU); raises `CliError` with a one-line reason."""
-    if not Path(model).exists() and not spacy.util.is_package(model):
-        raise CliError(f"{model}: no such folder (nor an installed pipeline package)")
-    if gpu_id >= 0:
-        try:
-            spacy.require_gpu(gpu_id)
-        except ValueError as error:
-            raise CliError(f"--gpu-id {gpu_id}: {error}") from None
-    try:
-        return spacy.load(model)
-    except Exception as error:  # spaCy, thinc and the components raise many types for a broken folder
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CliError(f"{model}: cannot load a spaCy pipeline ({reason})") from None
-
-
-def tag_posts(nlp: Language, posts: Iterable[Post], *, batch_size: int, n_process: int
-              ) -> Iterator[Tuple[Post, Optional[Doc]]]:
-    """`(post, doc)` for every post, in input order; `doc` is None for a post with an error.
-
-    Posts with an error pass through `nlp.pipe` as empty docs so that the order is kept while the stream
-    is processed in batches (and, with `n_process` > 1, in parallel); their docs are then dropped.
-    """
-    def docs() -> Iterator[Tuple[Doc, Post]]:
-        for post in posts:
-            doc = nlp.make_doc(post.text)
-            doc._.image, doc._.image_caption = post.image, post.caption
-            yield doc, post
-
-    for doc, post in nlp.pipe(docs(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-        yield post, (None if post.error else doc)
+def report(path: Path, post: JsonlPost, message: Optional[str] = None) -> None:
+    """Tell the user on stderr about a post (`message`, by default its error) without breaking a progress bar."""
+    tqdm.write(f"{path}, {post.name}: {message or post.error}", file=sys.stderr)

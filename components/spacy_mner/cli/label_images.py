@@ -8,13 +8,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import spacy
 from spacy.tokens import DocBin
 from spacy.util import registry
 from spacy.vocab import Vocab
 from tqdm import tqdm
 
 from ..image_labels.component import ImageLabeler
+from .errors import CliError
+from .loading import add_gpu_argument, use_device
 
 # --classifier NAME -> the registered classifier it builds
 CLASSIFIERS = {
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ImageNet classifier (inception_v3 needs its weights file in torch's cache)")
     parser.add_argument("--batch-size", type=int, default=32, help="images classified at once")
     parser.add_argument("--top-k", type=int, default=5, help="classes kept per image")
-    parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to run on; -1 (default): CPU")
+    add_gpu_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,11 +48,10 @@ def run(args: argparse.Namespace) -> int:
         docs = list(DocBin(store_user_data=True).from_disk(args.input).get_docs(vocab))
     except Exception as error:  # a file that is not a DocBin fails in zlib, msgpack or spaCy
         return fail(f"{args.input} is not a spaCy DocBin: {error}")
-    if args.gpu_id >= 0:
-        try:
-            spacy.require_gpu(args.gpu_id)
-        except ValueError as error:
-            return fail(f"--gpu-id {args.gpu_id}: {error}")
+    try:
+        use_device(args.gpu_id)
+    except CliError as error:
+        return fail(str(error))
     try:
         classifier = registry.misc.get(CLASSIFIERS[args.classifier])()
     except FileNotFoundError as error:

@@ -1,23 +1,21 @@
-"""Read CoNLL-2003 English NER files as posts, for MSB's optional first training stage (the paper's).
+"""Read CoNLL-style column files (CoNLL-2003, WNUT, most NER corpora) as posts.
 
-The format: one `token POS chunk NER` line per token (columns separated by spaces or tabs), sentences
-separated by blank lines, documents by `-DOCSTART-` lines. Only the first column (token) and the last
-(the IOB1 or IOB2 tag) are used. CoNLL-2003's MISC is read as Twitter-2015's OTHER, so a model trained on
-it has the four Twitter-2015 labels and can be the starting point of a Twitter-2015 run. Sentences have no
-image and no caption.
+The format: one line per token, two or more columns separated by spaces or tabs, the token first and the
+tag last (`token POS chunk NER` in CoNLL-2003, `token tag` in WNUT); sentences separated by blank lines,
+`-DOCSTART-` lines skipped. Tags may name any entity type in any scheme of `spacy_mner.tags`. Sentences
+have no image id, so no image and no caption.
 """
 import re
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .twitter import ENTITY_TYPES, VALID_TAGS, CorpusFormatError, Post, read_lines
+from .posts import CorpusFormatError, Post, read_lines
 
-TYPE_MAP = {"MISC": "OTHER"}
 COLUMNS = re.compile(r"[ \t]+")  # ASCII separators only: a token such as U+00A0 stays a token
 
 
 def read_conll_posts(path: Path) -> Iterator[Post]:
-    """Yield the sentences of a CoNLL-2003 file as posts with Twitter-2015 tags, validating every line."""
+    """Yield the sentences of a column file as posts, validating every line."""
     path = Path(path)
     post: Optional[Post] = None
     n_posts = 0
@@ -32,16 +30,11 @@ def read_conll_posts(path: Path) -> Iterator[Post]:
             continue
         if len(columns) < 2:
             raise CorpusFormatError(path, number, f"expected 'token ... NER-tag' columns, found {line!r}")
-        token, tag = columns[0], columns[-1]
-        prefix, _, kind = tag.partition("-")
-        mapped = f"{prefix}-{TYPE_MAP.get(kind, kind)}" if kind else tag
-        if mapped not in VALID_TAGS:
-            types = ", ".join(t for t in ENTITY_TYPES if t != "OTHER")
-            raise CorpusFormatError(path, number, f"unknown tag {tag!r}; expected O or B-/I- with {types}, MISC")
         if post is None:
             post = Post(image_id=None, line=number)
-        post.words.append(token)
-        post.tags.append(mapped)
+        post.words.append(columns[0])
+        post.tags.append(columns[-1])
+        post.tag_lines.append(number)
     if post is not None:
         yield post
     elif n_posts == 0:

@@ -21,9 +21,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
-from ..cli.jsonl import CliError
+from ..cli.errors import CliError
 
 INSTALL = 'pip install "spacy-mner[ray]"'
 
@@ -54,57 +54,65 @@ class Chunk(NamedTuple):
     shard: str
 
 
-def predict_lines(nlp: Any, path: str, first_line: int, raw_lines: Iterable[bytes],
-                  batch_size: int) -> Iterator[Dict[str, Any]]:
-    """The output objects of consecutive raw input lines, the first of them line `first_line` of `path`.
+def predict_lines(nlp: Any, path: str, first_line: int, raw_lines: Iterable[bytes], batch_size: int,
+                  threshold: Optional[float]) -> Iterator[Tuple[Dict[str, Any], Optional[str]]]:
+    """The output objects of consecutive raw input lines, the first of them line `first_line` of `path`,
+    each with the message `predict` reports on stderr for it (None: nothing to report).
 
-    Built on the single-process `predict`'s per-line parts (a line to a `Post`, tagging in order, the output
+    Built on the single-process `predict`'s per-line parts (a line to a post, tagging in order, the output
     object or error line), so that both engines write the same lines; this is the one place that ties the
     engine to them.
     """
-    from ..cli.jsonl import _parse, tag_posts
+    from ..cli.jsonl import _parse
     from ..cli.predict import prediction
+    from ..cli.tagging import tag_posts
+    from ..pipeline.confidence import pipeline_spans_key
 
+    key = pipeline_spans_key(nlp)
     posts = (_parse(first_line + index, raw) for index, raw in enumerate(raw_lines))
     for post, doc in tag_posts(nlp, posts, batch_size=batch_size, n_process=1):
-        yield {"file": path, "line": post.line, **prediction(post, doc)}
+        message = post.error if doc is None else doc._.image_error and f"{doc._.image_error}; tagged from its text"
+        yield {"file": path, **prediction(post, doc, key, threshold)}, message and f"{path}, {post.name}: {message}"
 
 
 class ShardTagger:
     """A Ray Data worker: loads the pipeline once, then tags chunks and writes their shards."""
 
-    def __init__(self, model: str, output: str, cwd: str, threads: int, use_gpu: bool, batch_size: int):
+    def __init__(self, model: str, output: str, cwd: str, threads: int, use_gpu: bool, batch_size: int,
+                 threshold: Optional[float]):
         import torch
 
-        from ..cli.jsonl import load_pipeline
+        from ..cli.loading import load_pipeline
 
         if os.path.isdir(cwd):  # relative image paths are read from the driver's folder, as in `predict`
             os.chdir(cwd)
         torch.set_num_threads(threads)
         self.nlp = load_pipeline(model, 0 if use_gpu else -1)  # Ray gives a GPU worker its GPU as device 0
         self.output = Path(output)
-        self.batch_size = batch_size
+        self.batch_size, self.threshold = batch_size, threshold
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, List[Any]]:
-        result: Dict[str, List[Any]] = {"shard": [], "lines": [], "errors": []}
+        result: Dict[str, List[Any]] = {"shard": [], "lines": [], "errors": [], "messages": []}
         for chunk in map(Chunk, *(batch[field] for field in Chunk._fields)):
             with open(chunk.path, "rb") as file:
                 file.seek(int(chunk.offset))
                 data = file.read(int(chunk.length))
             rows = predict_lines(self.nlp, str(chunk.path), int(chunk.first_line), io.BytesIO(data),
-                                 self.batch_size)
-            errors, lines = [], 0
+                                 self.batch_size, self.threshold)
+            messages, lines, errors = [], 0, 0
             partial = self.output / f".{chunk.shard}.{os.getpid()}.part"
             with open(partial, "w", encoding="utf8") as out:
-                for row in rows:
+                for row, message in rows:
                     lines += 1
-                    if "error" in row:
-                        errors.append(f"{row['file']}, line {row['line']}: {row['error']}")
+                    errors += "error" in row
+                    if message:
+                        messages.append(message)
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
             os.replace(partial, self.output / str(chunk.shard))
             result["shard"].append(str(chunk.shard))
             result["lines"].append(lines)
-            result["errors"].append(json.dumps(errors))
+            result["errors"].append(errors)
+            result["messages"].append(json.dumps(messages))
         return result
 
 
@@ -155,8 +163,11 @@ def _import_ray() -> Any:
 def _check(args: argparse.Namespace) -> None:
     if args.batch_size < 1 or args.lines_per_shard < 1:
         raise CliError("--batch-size and --lines-per-shard must be at least 1")
-    if args.n_process != 1 or args.gpu_id != -1:
-        raise CliError("--engine ray runs on --workers and --gpus-per-worker, not --n-process or --gpu-id")
+    if args.n_process != 1 or args.gpu_id != -1 or args.resume:
+        raise CliError("--engine ray runs on --workers and --gpus-per-worker, and has no --n-process, "
+                       "--gpu-id or --resume (start again into an empty folder)")
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise CliError(f"--threshold must be between 0 and 1, not {args.threshold}")
     if args.cpus_per_worker <= 0 or args.gpus_per_worker < 0 or (args.workers is not None and args.workers < 1):
         raise CliError("--cpus-per-worker must be above 0, --gpus-per-worker at least 0, --workers at least 1")
     if not Path(args.model).exists():
@@ -208,14 +219,15 @@ def run(args: argparse.Namespace) -> int:
                 ShardTagger,
                 fn_constructor_kwargs={"model": str(args.model), "output": str(args.output.resolve()),
                                        "cwd": os.getcwd(), "threads": threads,
-                                       "use_gpu": args.gpus_per_worker > 0, "batch_size": args.batch_size},
+                                       "use_gpu": args.gpus_per_worker > 0, "batch_size": args.batch_size,
+                                       "threshold": args.threshold},
                 batch_size=1, concurrency=_pool_size(ray, args),
                 num_cpus=args.cpus_per_worker, num_gpus=args.gpus_per_worker)
             with tqdm(total=sum(chunk.lines for chunk in chunks), unit="post", desc="predicting") as progress:
                 for row in tagged.iter_rows():
                     read += row["lines"]
-                    for message in json.loads(row["errors"]):
-                        errors += 1
+                    errors += row["errors"]
+                    for message in json.loads(row["messages"]):
                         tqdm.write(message, file=sys.stderr)
                     progress.update(row["lines"])
     finally:

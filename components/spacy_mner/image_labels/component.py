@@ -4,13 +4,15 @@ The paper's models (CWI, MSB) read a post's image as words: the names of the top
 image classifier gives it. This component computes them inside a spaCy pipeline, so that a pipeline
 labels raw posts itself and `spacy train` / `spacy evaluate` see the same words. It reads `doc._.image`
 (a path, bytes or PIL image) and writes `doc._.image_labels`: `[(class name, probability), ...]`, most
-probable first, `top_k` long, or `[]` for a post without a usable image (a warning names unusable ones).
+probable first, `top_k` long, or `[]` for a post without a usable image (a warning names unusable ones,
+and `doc._.image_error` keeps the reason, so that an app can report it with the post).
 A doc whose `image_labels` are already set (e.g. computed once by `python -m spacy_mner label-images`
 and stored in the DocBin) is left as it is, so training never reruns the classifier.
 
 It is not trainable and stores nothing: the classifier's weights come from an installed package or from
 the file its config names, so a pipeline saved with `nlp.to_disk` reloads with `spacy.load` offline.
 """
+import warnings
 from typing import Iterable, Iterator, List, Optional
 
 import numpy
@@ -22,7 +24,7 @@ from thinc.api import CupyOps, get_current_ops
 
 from ..extensions import ImageLabels
 from .classifiers import ImageClassifier
-from .images import load_image
+from .images import ImageWarning, read_image
 
 
 @Language.factory(
@@ -82,7 +84,10 @@ class ImageLabeler(Pipe):
         for doc, name in zip(docs, names):
             if doc._.image_labels is not None:
                 continue
-            image = load_image(doc._.image, name)
+            image, problem = read_image(doc._.image, name)
+            doc._.image_error = problem
+            if problem is not None:
+                warnings.warn(f"post {name}: {problem}; it gets no image labels", ImageWarning)
             if image is None:
                 doc._.image_labels = []
             else:

@@ -11,7 +11,7 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 from PIL import Image
 
@@ -40,8 +40,20 @@ def load_image(image: ImageInput, post: str) -> Optional[Image.Image]:
     An image that cannot be used gives None and an `ImageWarning`; a value of another type is a
     programming error and raises TypeError.
     """
+    picture, problem = read_image(image, post)
+    if problem is not None:
+        warnings.warn(f"post {post}: {problem}; it gets no image labels", ImageWarning)
+    return picture
+
+
+def read_image(image: ImageInput, post: str = "?") -> Tuple[Optional[Image.Image], Optional[str]]:
+    """`(RGB image, None)`, `(None, why the image cannot be used)`, or `(None, None)` for no image.
+
+    The same as `load_image` without the warning, for callers that report the reason themselves (the
+    `image_labels` component stores it in `doc._.image_error`). `post` names the post in a TypeError.
+    """
     if image is None:
-        return None
+        return None, None
     if isinstance(image, (str, os.PathLike)):
         source = str(image)
     elif isinstance(image, (bytes, bytearray)):
@@ -51,15 +63,14 @@ def load_image(image: ImageInput, post: str) -> Optional[Image.Image]:
     else:
         raise TypeError(f"post {post}: an image must be a path, bytes or a PIL image, not {type(image).__name__}")
     try:
-        return _load(image)
+        return _load(image), None
     except _Unusable as reason:
         message = str(reason)
     # PIL's decoders raise many types (OSError, SyntaxError, ValueError, EOFError, struct.error...) for
     # broken files; each of them means "this image is unusable", never "stop the run".
     except Exception as error:  # noqa: BLE001
         message = f"{type(error).__name__}: {error}"
-    warnings.warn(f"post {post}: image {source} cannot be used ({message}); it gets no image labels", ImageWarning)
-    return None
+    return None, f"image {source} cannot be used ({message})"
 
 
 def _load(image: Union[str, os.PathLike, bytes, Image.Image]) -> Image.Image:

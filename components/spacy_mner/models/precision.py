@@ -22,18 +22,19 @@ from thinc.api import ArgsKwargs, Model, PyTorchGradScaler, PyTorchShim, get_tor
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
 
-class MixedPrecisionShim(PyTorchShim):
-    """A PyTorchShim with the `mixed_precision` of the module docstring."""
+def precision_modes(mixed_precision: bool) -> Tuple[bool, bool]:
+    """(float16 autocast on GPU, bfloat16 prediction on CPU): what `mixed_precision` means on spaCy's
+    current device."""
+    on_gpu = get_torch_default_device().type == "cuda"
+    return mixed_precision and on_gpu, mixed_precision and not on_gpu
 
-    def __init__(self, model: Any, mixed_precision: bool = False):
-        on_gpu = get_torch_default_device().type == "cuda"
-        super().__init__(
-            model,
-            mixed_precision=mixed_precision and on_gpu,
-            grad_scaler=PyTorchGradScaler(enabled=mixed_precision and on_gpu),
-        )
-        self.cpu_bfloat16 = mixed_precision and not on_gpu
-        self._bfloat16: Optional[Tuple[Any, Tuple, Any]] = None  # (source module, weights' key, bfloat16 copy)
+
+class BFloat16Prediction:
+    """The CPU half of the module docstring, for a PyTorchShim subclass: with `cpu_bfloat16` set, prediction
+    on CPU runs through a bfloat16 copy of the module."""
+
+    cpu_bfloat16: bool = False
+    _bfloat16: Optional[Tuple[Any, Tuple, Any]] = None  # (source module, weights' key, bfloat16 copy)
 
     def _weights_key(self) -> Tuple:
         tensors = itertools.chain(self._model.parameters(), self._model.buffers())
@@ -55,6 +56,14 @@ class MixedPrecisionShim(PyTorchShim):
     def finish_update(self, optimizer) -> None:
         self._bfloat16 = None  # thinc's update assigns the weights' data, which no version counter sees
         super().finish_update(optimizer)
+
+
+class MixedPrecisionShim(BFloat16Prediction, PyTorchShim):
+    """A PyTorchShim with the `mixed_precision` of the module docstring."""
+
+    def __init__(self, model: Any, mixed_precision: bool = False):
+        on_gpu, self.cpu_bfloat16 = precision_modes(mixed_precision)
+        super().__init__(model, mixed_precision=on_gpu, grad_scaler=PyTorchGradScaler(enabled=on_gpu))
 
 
 def mixed_precision_wrapper(module: Any, convert_inputs: Callable, convert_outputs: Callable, mixed_precision: bool) -> Model:

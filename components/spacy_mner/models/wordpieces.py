@@ -1,4 +1,5 @@
-"""MSB's input builder: spaCy tokens and image words -> BERT windows, and where each token's vector comes from.
+"""MSB's input builder: spaCy docs and their image words -> BERT windows, and where each token's vector
+comes from (`featurize`).
 
 A window is `[CLS] post wordpieces [SEP] image wordpieces [SEP]` (just `[CLS] post [SEP]` when the post has
 no image words), token type 0 up to the first [SEP], 1 after it. A post whose wordpieces do not fit in one
@@ -9,9 +10,12 @@ it sits furthest from an edge, so it has the most context on both sides.
 Everything here is plain Python and numpy (no torch): the batch crosses into torch once, as arrays.
 """
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
+from spacy.tokens import Doc
+
+from ..extensions import image_words
 
 
 @dataclass
@@ -207,4 +211,22 @@ def build_windows(
         piece_weight=numpy.asarray(piece_weight, dtype="float32"),
         token_index=numpy.asarray(token_index, dtype="int64"),
         n_tokens=n_tokens,
+    )
+
+
+def featurize(docs: List[Doc], tokenizer: Any, attrs: Dict[str, Any]) -> WindowBatch:
+    """The encoder's windows for non-empty docs (settings from the model's attrs)."""
+    images = [image_words(doc, attrs["image_words"])[: attrs["max_image_words"]] for doc in docs]
+    texts = [[t.text for t in doc] for doc in docs]
+    pieces = word_pieces(tokenizer, texts + images)
+    image_pieces = [[p for word in words for p in word] for words in pieces[len(docs):]]
+    cases = [[case_class(w) for w in words] for words in texts] if attrs["case_features"] else None
+    return build_windows(
+        pieces[: len(docs)],
+        image_pieces,
+        Specials.of(tokenizer),
+        attrs["window"],
+        attrs["stride"],
+        attrs["pooling"],
+        token_cases=cases,
     )

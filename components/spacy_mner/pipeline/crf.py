@@ -1,10 +1,11 @@
 """The linear-chain CRF output layer: thinc parameters, pytorch-crf's algorithms.
 
 The transition scores are thinc parameters (so spaCy's optimizer, parameter averaging and serialisation
-handle them like any weight); each call copies them into a cached `torchcrf.CRF` to compute the negative
-log-likelihood and its gradients, or the Viterbi path. Tags follow the layout O, B-L1, I-L1, B-L2, ...;
-transitions into I-X from anything but B-X / I-X, and I-X at the start, get a score of -10000, so no
-decoded sequence is ever invalid.
+handle them like any weight); each call copies them into a `torchcrf.CRF` to compute the negative
+log-likelihood and its gradients, or the Viterbi path. That torch module is made once per device and kept
+in the layer's `TorchCRFCache` shim, which saves nothing. Tags follow the layout of `spacy_mner.tags.bio_tags`
+(O, B-L1, I-L1, B-L2, ...); `spacy_mner.tags.transition_mask` gives transitions into I-X from anything but
+B-X / I-X, and I-X at the start, a score of -10000, so no decoded sequence is ever invalid.
 
 `learn_rate_scale` lets the CRF's few scores learn faster than the model under it, as BERT-CRF taggers
 usually do: at a fine-tuning rate (5e-5) the transitions would barely leave their initial values. Adam's
@@ -13,28 +14,14 @@ uses it multiplied back: the scores then move `learn_rate_scale` times as fast. 
 Adam; gradient clipping and weight decay act on the stored values, so with them (MSB's config has both) it
 is approximate. The scale is saved with the weights, which are stored divided by it.
 """
-from typing import List, Sequence, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy
 from thinc.api import Model, torch2xp, xp2torch
-from thinc.types import Floats1d, Floats2d
+from thinc.shims import Shim
+from thinc.types import Floats2d
 
-FORBIDDEN = -10000.0
-
-
-def bio_tags(labels: Sequence[str]) -> List[str]:
-    return ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
-
-
-def transition_mask(n_tags: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """(start, transitions) additive masks: 0 where allowed, FORBIDDEN where the BIO scheme forbids."""
-    start = numpy.zeros(n_tags, dtype="float32")
-    trans = numpy.zeros((n_tags, n_tags), dtype="float32")
-    for inside in range(2, n_tags, 2):  # I-X; B-X is inside - 1
-        start[inside] = FORBIDDEN
-        trans[:, inside] = FORBIDDEN
-        trans[inside - 1, inside] = trans[inside, inside] = 0.0
-    return start, trans
+from ..tags import transition_mask
 
 
 def crf_layer(learn_rate_scale: float = 1.0) -> Model[Floats2d, Floats2d]:
@@ -54,20 +41,42 @@ def crf_layer(learn_rate_scale: float = 1.0) -> Model[Floats2d, Floats2d]:
 
     return Model(
         "crf", forward, init=init, dims={"nO": None}, params={"start": None, "end": None, "transitions": None},
-        attrs={"learn_rate_scale": learn_rate_scale},
+        attrs={"learn_rate_scale": learn_rate_scale}, shims=[TorchCRFCache()],
     )
 
 
+class TorchCRFCache(Shim):
+    """The layer's `torchcrf.CRF` modules, one per device and tag count, made at first use. They hold no
+    state of their own (every call copies the layer's parameters in), so there is nothing to update, move
+    or save."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.crfs: Dict[Tuple[str, int], Any] = {}
+
+    def finish_update(self, optimizer) -> None:
+        pass
+
+    def to_device(self, device_type: str, device_id: int) -> None:
+        pass  # a module per device, made when a call needs it
+
+    def to_bytes(self) -> bytes:
+        return b""
+
+    def from_bytes(self, bytes_data: bytes) -> "TorchCRFCache":
+        return self
+
+
 def _torch_crf(model: Model, device):
-    """A `torchcrf.CRF` loaded with the layer's current (masked) scores; cached per layer and device."""
+    """A `torchcrf.CRF` loaded with the layer's current (masked) scores; made once per layer and device."""
     import torch
     from torchcrf import CRF
 
     n = model.get_dim("nO")
-    key = ("torch_crf", str(device))
-    if key not in model.attrs:
-        model.attrs[key] = CRF(n, batch_first=True).to(device)
-    crf = model.attrs[key]
+    crfs = model.shims[0].crfs
+    if (str(device), n) not in crfs:
+        crfs[str(device), n] = CRF(n, batch_first=True).to(device)
+    crf = crfs[str(device), n]
     start_mask, trans_mask = (torch.as_tensor(m, device=device) for m in transition_mask(n))
     scale = model.attrs["learn_rate_scale"]
     with torch.no_grad():
@@ -117,3 +126,41 @@ def crf_decode(model: Model, scores: Floats2d, lengths: List[int]) -> List[List[
         crf = _torch_crf(model, scores_t.device)
         padded, mask = _pad(scores_t, lengths)
         return crf.decode(padded, mask=mask)
+
+
+def crf_span_probabilities(model: Model, scores: Floats2d, lengths: List[int],
+                           spans: List[List[Tuple[int, int, int]]]) -> List[List[float]]:
+    """For each doc (docs with tokens only) and each of its `(start, end, B-tag id)` spans, the CRF's
+    probability that the span is exactly that entity: tags B-X I-X ... on it and no I-X right after it.
+
+    That is Z(span) / Z: pytorch-crf's forward algorithm (`CRF._compute_normalizer`) run on the scores
+    with every other tag ruled out at the span's tokens (and I-X at the token after it), against the
+    unconstrained scores. All docs and spans go through one batched call.
+    """
+    import torch
+
+    flat = [(d, start, end, b_tag) for d, doc_spans in enumerate(spans) for start, end, b_tag in doc_spans]
+    if not flat:
+        return [[] for _ in spans]
+    with torch.no_grad():
+        scores_t = xp2torch(scores)
+        crf = _torch_crf(model, scores_t.device)
+        padded, mask = _pad(scores_t, lengths)
+        docs = torch.as_tensor([d for d, _, _, _ in flat], device=padded.device)
+        # an additive mask per span, built in numpy: -inf on every tag the span rules out
+        rule_out = numpy.zeros((len(flat), padded.shape[1], padded.shape[2]), dtype="float32")
+        for row, (d, start, end, b_tag) in enumerate(flat):
+            rule_out[row, start:end] = float("-inf")
+            rule_out[row, start, b_tag] = 0.0
+            rule_out[row, start + 1:end, b_tag + 1] = 0.0
+            if end < lengths[d]:
+                rule_out[row, end, b_tag + 1] = float("-inf")
+        constrained = padded[docs] + torch.from_numpy(rule_out).to(padded.device)
+        emissions = torch.cat([padded, constrained]).transpose(0, 1)
+        masks = torch.cat([mask, mask[docs]]).transpose(0, 1)
+        log_z = crf._compute_normalizer(emissions, masks)
+        probs = torch.exp(log_z[len(lengths):] - log_z[docs]).clamp(max=1.0).tolist()
+    out: List[List[float]] = [[] for _ in spans]
+    for (d, _, _, _), prob in zip(flat, probs):
+        out[d].append(float(prob))
+    return out

@@ -5,11 +5,13 @@ need a component of their own. Any architecture that maps `List[Doc]` to one row
 (docs concatenated) and names its last layer `output_layer` fits; the component sizes that layer from the
 labels it finds at initialize, trains with the CRF's negative log-likelihood (or per-token softmax
 cross-entropy when `use_crf` is off, the paper's no-CRF variants), decodes with Viterbi, and sets
-`doc.ents`. Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents_p/r/f and
+`doc.ents`. Each entity gets a confidence, stored as spancat stores span scores (see `confidence.py`): the
+CRF's probability that the entity is exactly that span, or, without the CRF, the product of its tokens'
+tag probabilities; `spans_key: null` turns the scores off. Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents_p/r/f and
 ents_per_type as for any NER component.
 """
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 from spacy import Language
@@ -20,43 +22,52 @@ from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer, chain
 from thinc.types import Floats2d
 
-from ..corpus.twitter import bio_spans
-from .crf import bio_tags, crf_decode, crf_layer, crf_loss
+from ..tags import bio_spans, bio_tags
+from .confidence import DEFAULT_SPANS_KEY, set_entity_scores
+from .crf import crf_decode, crf_layer, crf_loss, crf_span_probabilities
 
 DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
 PREDICT_GROUP = 64
+# what `predict` gives per doc: the tag ids, and the score of each entity they make (None: not scored)
+DocTags = Tuple[List[int], Optional[List[float]]]
 
 
 @Language.factory(
     "crf_ner",
-    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"],
     default_config={
-        "model": DEFAULT_MODEL, "use_crf": True, "crf_learn_rate_scale": 1.0, "scorer": {"@scorers": "spacy.ner_scorer.v1"}
+        "model": DEFAULT_MODEL, "use_crf": True, "crf_learn_rate_scale": 1.0, "spans_key": DEFAULT_SPANS_KEY,
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_crf_ner(
-    nlp: Language, name: str, model: Model, use_crf: bool, crf_learn_rate_scale: float, scorer: Optional[Callable]
+    nlp: Language, name: str, model: Model, use_crf: bool, crf_learn_rate_scale: float, spans_key: Optional[str],
+    scorer: Optional[Callable],
 ) -> "CRFEntityRecognizer":
-    return CRFEntityRecognizer(nlp.vocab, model, name, use_crf=use_crf, crf_learn_rate_scale=crf_learn_rate_scale, scorer=scorer)
+    return CRFEntityRecognizer(nlp.vocab, model, name, use_crf=use_crf, crf_learn_rate_scale=crf_learn_rate_scale,
+                               spans_key=spans_key, scorer=scorer)
 
 
 class CRFEntityRecognizer(TrainablePipe):
     """Tag scores from `model`, then a CRF (or softmax) over BIO tags; sets `doc.ents`.
 
     `crf_learn_rate_scale`: how many times faster than `model`'s weights the CRF's scores learn (see `crf.py`).
+    `spans_key`: where the entities' scores go (`doc.spans[spans_key].attrs["scores"]`); None: not computed.
+    `self.model.get_ref("tag_scores")` is `model`, without the CRF.
     """
 
     def __init__(
         self, vocab: Vocab, model: Model, name: str = "ner", *, use_crf: bool = True, crf_learn_rate_scale: float = 1.0,
-        scorer: Optional[Callable] = None,
+        spans_key: Optional[str] = DEFAULT_SPANS_KEY, scorer: Optional[Callable] = None,
     ):
         self.vocab = vocab
         self.name = name
         self.model = chain(model, crf_layer(crf_learn_rate_scale)) if use_crf else model
-        self.model.set_ref("scorer", model)
+        self.model.set_ref("tag_scores", model)
         self.cfg: Dict = {"labels": [], "use_crf": use_crf}
         self.scorer = scorer
+        self.spans_key = spans_key
 
     @property
     def labels(self) -> List[str]:
@@ -78,62 +89,92 @@ class CRFEntityRecognizer(TrainablePipe):
         if not labels:
             raise ValueError(f"[{self.name}] the training data has no entities: nothing to learn")
         self.cfg["labels"] = list(labels)
-        scorer = self.model.get_ref("scorer")
-        expected = scorer.attrs.get("vectors_width")
-        found = self.vocab.vectors.shape[1]
-        if expected is not None and expected != found:
-            raise ValueError(
-                f"[{self.name}] the model expects {expected}-dimensional word vectors but the pipeline's are "
-                f"{found}-dimensional: set the architecture's vectors_width to {found}"
-            )
         n_tags = len(self.tags)
-        scorer.get_ref("output_layer").set_dim("nO", n_tags)
+        self.model.get_ref("tag_scores").get_ref("output_layer").set_dim("nO", n_tags)
         if self._crf is not None:
             self._crf.set_dim("nO", n_tags)
         sample = [eg.predicted for eg in islice(get_examples(), 16)]
         self.model.initialize(X=sample)
 
-    def predict(self, docs: Iterable[Doc]) -> List[List[int]]:
-        """Tag ids per doc. Docs are run in groups of similar length (`PREDICT_GROUP` at a time), so the
+    def predict(self, docs: Iterable[Doc]) -> List[DocTags]:
+        """Tag ids per doc, and their entities' scores. Docs are run in groups of similar length (`PREDICT_GROUP` at a time), so the
         recurrent layers and encoders pad each group to its own longest doc, not the batch's."""
         docs = list(docs)
         order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
-        paths: List[List[int]] = [[] for _ in docs]
+        paths: List[DocTags] = [([], []) for _ in docs]
         for start in range(0, len(order), PREDICT_GROUP):
             group = order[start:start + PREDICT_GROUP]
             for i, path in zip(group, self._predict_group([docs[i] for i in group])):
                 paths[i] = path
         return paths
 
-    def _predict_group(self, docs: List[Doc]) -> List[List[int]]:
+    def _predict_group(self, docs: List[Doc]) -> List[DocTags]:
         lengths = [len(doc) for doc in docs if len(doc)]
         if not lengths:
-            return [[] for _ in docs]
+            return [([], []) for _ in docs]
         scores = self.model.predict(docs)
         if self._crf is not None:
-            paths = iter(crf_decode(self._crf, scores, lengths))
+            paths = crf_decode(self._crf, scores, lengths)
         else:
             best = self.model.ops.to_numpy(scores.argmax(axis=1)).tolist()
             starts = numpy.cumsum([0] + lengths)
-            paths = iter(best[s:e] for s, e in zip(starts[:-1], starts[1:]))
-        return [next(paths) if len(doc) else [] for doc in docs]
+            paths = [best[s:e] for s, e in zip(starts[:-1], starts[1:])]
+        ent_scores = iter(self._entity_scores(scores, lengths, paths))
+        paths_iter = iter(paths)
+        return [(next(paths_iter), next(ent_scores)) if len(doc) else ([], []) for doc in docs]
 
-    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[List[int]]) -> None:
+    def _entity_scores(self, scores: Floats2d, lengths: List[int], paths: List[List[int]]) -> List[Optional[List[float]]]:
+        """Each entity's confidence (see the module docstring), per doc with tokens; None when off."""
+        if self.spans_key is None:
+            return [None] * len(paths)
+        tags, index = self.tags, {tag: i for i, tag in enumerate(self.tags)}
+        spans = [[(s, e, index[f"B-{label}"]) for s, e, label in bio_spans([tags[i] for i in path])] for path in paths]
+        if self._crf is not None:
+            return crf_span_probabilities(self._crf, scores, lengths, spans)
+        probs = self.model.ops.to_numpy(self.model.ops.softmax(scores))
+        out, offset = [], 0
+        for length, path, doc_spans in zip(lengths, paths, spans):
+            rows = probs[offset:offset + length]
+            out.append([float(numpy.prod(rows[numpy.arange(s, e), path[s:e]])) for s, e, _ in doc_spans])
+            offset += length
+        return out
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: List[DocTags]) -> None:
         tags = self.tags
-        for doc, ids in zip(docs, tag_ids):
+        for doc, (ids, ent_scores) in zip(docs, predictions):
             names = [tags[i] for i in ids]
-            doc.set_ents([Span(doc, s, e, label=label) for s, e, label in bio_spans(names)], default="outside")
+            ents = [Span(doc, s, e, label=label) for s, e, label in bio_spans(names)]
+            doc.set_ents(ents, default="outside")
+            if self.spans_key is not None and ent_scores is not None:
+                set_entity_scores(doc, self.spans_key, ents, ent_scores)
 
     @staticmethod
     def _gold(example: Example, index: Dict[str, int]) -> List[int]:
-        """Gold tag ids of the predicted tokens; tokens the gold does not align to count as O."""
-        ids = []
-        for biluo in example.get_aligned_ner():
-            if biluo in (None, "", "-", "O"):
-                ids.append(0)
+        """Gold tag ids of the predicted tokens, through spaCy's alignment of the two tokenizations.
+
+        An entity covers every predicted token that overlaps one of its gold tokens (a gold `#Blackhawks`
+        split by the tokenizer into `#` `Blackhawks` gives B-X I-X; a predicted token that straddles the
+        entity's edge joins it), unless that would overlap an earlier entity; tokens outside entities are O.
+        A label the component was not initialized with (e.g. a sourced component trained further on a corpus
+        with other types) is an error: tagging it O would silently teach the model that it is no entity.
+        """
+        ids = [0] * len(example.predicted)
+        y2x = example.alignment.y2x
+        for ent in example.reference.ents:
+            tokens = [int(i) for t in range(ent.start, ent.end) for i in y2x[t]]
+            if f"B-{ent.label_}" not in index:
+                labels = sorted({tag[2:] for tag in index if tag != "O"})
+                raise ValueError(
+                    f"[crf_ner] the training data has entity type {ent.label_!r}, which this component was "
+                    f"not initialized with (its labels: {', '.join(labels)}); initialize it on this corpus, "
+                    "or rename the type with `convert --rename`"
+                )
+            if not tokens:
                 continue
-            prefix, label = biluo.split("-", 1)
-            ids.append(index.get(f"{'B' if prefix in 'BU' else 'I'}-{label}", 0))
+            start, end = min(tokens), max(tokens) + 1
+            if any(ids[start:end]):
+                continue
+            ids[start:end] = [index[f"B-{ent.label_}"]] + [index[f"I-{ent.label_}"]] * (end - start - 1)
         return ids
 
     def get_loss(self, examples: Iterable[Example], scores: Floats2d):

@@ -1,14 +1,15 @@
-"""Doc -> array features shared by the models: character ids, static vectors, image-word ids.
+"""CWI's input: docs -> the torch net's arrays (character ids, static vectors, image-word ids).
 
 Everything here is numpy (or cupy) and runs outside torch, so a batch crosses into torch once.
 """
 from functools import lru_cache
-from typing import List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy
 from spacy.strings import hash_string
 from spacy.tokens import Doc
 from spacy.vectors import Vectors
+from thinc.api import Model
 
 from ..extensions import image_words
 
@@ -76,3 +77,47 @@ def doc_image_word_ids(
         else:
             ids[i, 0] = NO_IMAGE
     return ids, lengths
+
+
+def cwi_featurizer(
+    vectors_width: int, max_chars: int, n_chars: int, image_source: str, image_buckets: int, max_image_words: int
+) -> Model:
+    """List[Doc] -> the CWI net's inputs as arrays (docs without tokens are left out: they give no rows).
+
+    In prediction the character CNN reads each distinct word of the batch once (`char_rows` maps tokens to
+    those rows); in training every token is read (`char_rows` is empty), so targeted dropout draws per
+    token as in the paper.
+    """
+
+    def forward(model: Model, docs: List[Doc], is_train: bool):
+        docs = [doc for doc in docs if len(doc)]
+        if not docs:
+            return None, lambda d: []
+        image_ids, image_lengths = doc_image_word_ids(docs, image_source, image_buckets, max_image_words)
+        words = [token.text for doc in docs for token in doc]
+        if is_train:
+            distinct, char_rows = words, numpy.zeros(0, dtype="int64")
+        else:
+            row_of: Dict[str, int] = {}
+            char_rows = numpy.asarray([row_of.setdefault(word, len(row_of)) for word in words], dtype="int64")
+            distinct = list(row_of)
+        inputs = (
+            word_char_ids(distinct, max_chars, n_chars),
+            char_rows,
+            word_vectors(words, docs[0].vocab.vectors),
+            image_ids,
+            image_lengths,
+            [len(doc) for doc in docs],
+        )
+        return inputs, lambda d: []
+
+    def init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+        """Check that the pipeline's word vectors are as wide as the model's word BiLSTM reads."""
+        found = X[0].vocab.vectors.shape[1] if X else vectors_width
+        if found != vectors_width:
+            raise ValueError(
+                f"the CWI model expects {vectors_width}-dimensional word vectors but the pipeline's are "
+                f"{found}-dimensional: set the architecture's vectors_width to {found}"
+            )
+
+    return Model("cwi_features", forward, init=init)

@@ -11,7 +11,10 @@ import spacy
 from PIL import Image
 from skimage import data
 
-from spacy_mner.visualize import COLORS, render_html
+from spacy_mner.html_page import label_colour, render_html
+from spacy_mner.pipeline.confidence import set_entity_scores
+
+LABELS = ("PER", "LOC", "ORG", "OTHER")
 
 
 @pytest.fixture
@@ -24,6 +27,7 @@ def docs(tmp_path):
     spans = {"Chelsea": "PER", "London": "LOC", "NASA": "ORG", "World Cup": "OTHER"}
     cat.ents = [cat.char_span(cat.text.index(words), cat.text.index(words) + len(words), label)
                 for words, label in spans.items()]
+    set_entity_scores(cat, "ents", cat.ents, [0.93, 0.5, 0.071, 0.999])
     cat._.image = str(cat_path)
     cat._.image_labels = [("tabby", 0.41), ("tiger cat", 0.33), ("Egyptian cat", 0.2), ("lynx", 0.03),
                           ("window screen", 0.01), ("sixth", 0.001)]
@@ -39,8 +43,8 @@ def test_page_content(docs):
     # text is escaped: the post's markup, the caption and the titles show as text
     assert "&lt;b&gt;waits&lt;/b&gt;" in html and "<b>waits" not in html and "&amp; watches" in html
     assert "a cat &lt;lying&gt; on a bed" in html and "post &lt;1&gt;" in html
-    for label, colour in COLORS.items():
-        assert f"background: {colour}" in html and f">{label}</span>" in html
+    for label, score in zip(LABELS, ("0.93", "0.50", "0.07", "1.00")):  # each entity's label and score
+        assert f"background: {label_colour(label)}" in html and f">{label} {score}</span>" in html
     # the image is an embedded JPEG thumbnail of at most 256 px; the other post gets the grey box
     match = re.search(r'src="data:image/jpeg;base64,([^"]+)"', html)
     thumbnail = Image.open(io.BytesIO(base64.b64decode(match.group(1))))
@@ -77,9 +81,26 @@ def test_chromium_draws_the_page(docs, tmp_path):
     pixels = numpy.asarray(image).reshape(-1, 3)
     colours = {tuple(p) for p in pixels}
     assert len(colours) > 2000  # text, entity boxes and a photo, not a blank page
-    for label, colour in COLORS.items():
+    for label in LABELS:
+        colour = label_colour(label)
         rgb = numpy.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
         assert (numpy.abs(pixels.astype(int) - rgb).max(axis=1) <= 2).sum() > 500, f"no {label} box drawn"
     # the photo's region (left column, below the heading) is not the page's white
     photo = numpy.asarray(image)[130:290, 30:280]
     assert photo.std() > 20
+
+
+def test_any_label_gets_a_stable_light_colour():
+    labels = ["PER", "LOC", "ORG", "OTHER", "PRODUCT", "EVENT", "a label with spaces", "\u00e9t\u00e9"]
+    colours = [label_colour(label) for label in labels]
+    assert colours == [label_colour(label) for label in labels]  # the same on every call and page
+    assert len(set(colours)) == len(labels)
+    for colour in colours:
+        assert re.fullmatch(r"#[0-9a-f]{6}", colour)
+        assert sum(int(colour[i:i + 2], 16) for i in (1, 3, 5)) > 3 * 150  # light enough for black text
+
+
+def test_entities_without_scores_show_their_label_only():
+    doc = spacy.blank("en").make_doc("Ana in Paris")
+    doc.ents = [doc.char_span(0, 3, "PER")]
+    assert ">PER</span>" in render_html([doc])

@@ -3,9 +3,13 @@
 Looking at predictions next to the picture is the quickest way to see what the image adds (or breaks).
 Each post is drawn by displaCy's entity renderer, beside a thumbnail of its image embedded as a data URI
 (so the page is one file that can be mailed or archived) and the classifier's top labels. All text from
-the posts (words, captions, labels, titles) is HTML-escaped.
+the posts (words, captions, labels, titles) is HTML-escaped. Each entity shows its confidence where the
+pipeline gives one (`doc.spans[spans_key].attrs["scores"]`), and each label gets a colour derived from its
+name, so any label set is drawn the same way on every page.
 """
 import base64
+import colorsys
+import hashlib
 import io
 import warnings
 from html import escape
@@ -15,10 +19,9 @@ from spacy import displacy
 from spacy.tokens import Doc
 
 from .image_labels.images import load_image
+from .pipeline.confidence import DEFAULT_SPANS_KEY, entity_scores
 
 THUMBNAIL_SIDE = 256
-# displaCy colours our four types: ORG and LOC have defaults, PER and OTHER borrow PERSON's and PRODUCT's
-COLORS = {"PER": "#aa9cfc", "LOC": "#ff9561", "ORG": "#7aecec", "OTHER": "#bfeeb7"}
 
 STYLE = f"""
 body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #222; }}
@@ -35,15 +38,23 @@ body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; ma
 """
 
 
+def label_colour(label: str) -> str:
+    """A light background colour (`#rrggbb`) for an entity label: the same for the same label, always."""
+    hue = int.from_bytes(hashlib.sha1(label.encode("utf8")).digest()[:2], "big") / 65536
+    red, green, blue = colorsys.hls_to_rgb(hue, 0.78, 0.85)
+    return "#" + "".join(f"{round(c * 255):02x}" for c in (red, green, blue))
+
+
 def render_html(docs: Iterable[Doc], image_labels_top: int = 5, *, titles: Optional[Sequence[str]] = None,
-                heading: str = "spacy-mner predictions") -> str:
+                heading: str = "spacy-mner predictions", spans_key: Optional[str] = DEFAULT_SPANS_KEY) -> str:
     """The HTML page (a string) showing `docs`.
 
     image_labels_top: how many of `doc._.image_labels` to list per post.
     titles: one line of text shown above each post (e.g. its id); none when not given.
     heading: the page's title.
+    spans_key: where the entities' scores are (see `spacy_mner.pipeline.confidence`); None: show none.
     """
-    posts = [_post(doc, image_labels_top, titles[i] if titles else None) for i, doc in enumerate(docs)]
+    posts = [_post(doc, image_labels_top, titles[i] if titles else None, spans_key) for i, doc in enumerate(docs)]
     return (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{escape(heading)}</title>\n'
         f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{escape(heading)}</h1>\n"
@@ -51,10 +62,16 @@ def render_html(docs: Iterable[Doc], image_labels_top: int = 5, *, titles: Optio
     )
 
 
-def _post(doc: Doc, top: int, title: Optional[str]) -> str:
+def _post(doc: Doc, top: int, title: Optional[str], spans_key: Optional[str]) -> str:
+    ents, colours = [], {}
+    for ent, score in zip(doc.ents, entity_scores(doc, spans_key)):
+        shown = ent.label_ if score is None else f"{ent.label_} {score:.2f}"
+        ents.append({"start": ent.start_char, "end": ent.end_char, "label": shown})
+        colours[shown] = label_colour(ent.label_)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*\[W006\]")  # a post without entities is fine here
-        text = displacy.render(doc, style="ent", page=False, jupyter=False, options={"colors": COLORS})
+        text = displacy.render({"text": doc.text, "ents": ents, "title": None}, style="ent", manual=True,
+                               page=False, jupyter=False, options={"colors": colours})
     parts = [f'<div class="post">\n<div class="picture">{_picture(doc)}</div>\n<div class="body">']
     if title is not None:
         parts.append(f'<div class="title">{escape(title)}</div>')
