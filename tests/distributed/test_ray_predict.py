@@ -147,3 +147,12 @@ def test_a_killed_worker_is_retried_and_no_line_is_lost_or_repeated(ray_session,
     assert [row["line"] for row in rows] == list(range(1, 3001))
     assert sum("error" in row for row in rows) == 30
     assert "3000 lines read, 2970 posts predicted, 30 errors: 60 shards" in capsys.readouterr().out
+
+
+def test_a_model_the_workers_cannot_load_is_a_one_line_error(ray_session, tmp_path, capsys):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "posts.jsonl").write_text('{"text": "Obama"}\n')
+    assert main(["predict", str(tmp_path / "model"), str(tmp_path / "posts.jsonl"), str(tmp_path / "out"),
+                 "--engine", "ray", "--workers", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: the Ray run failed: {tmp_path / 'model'}: cannot load a spaCy pipeline")

@@ -179,6 +179,15 @@ def _check(args: argparse.Namespace) -> None:
         raise CliError(f"{args.output}: exists and is not an empty folder (the output is a folder of shards)")
 
 
+def _reason(error: Exception) -> str:
+    """The one line that says why a Ray run failed: a worker's own `CliError`, else Ray's first line."""
+    text = str(error)
+    for line in text.splitlines():
+        if "CliError: " in line:
+            return line.split("CliError: ", 1)[1].strip()
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
 def _pool_size(ray: Any, args: argparse.Namespace) -> int:
     if args.workers is not None:
         return args.workers
@@ -230,6 +239,10 @@ def run(args: argparse.Namespace) -> int:
                     for message in json.loads(row["messages"]):
                         tqdm.write(message, file=sys.stderr)
                     progress.update(row["lines"])
+    except ray.exceptions.RayError as error:  # a worker that cannot start (a broken model) or is lost for good
+        print(f"error: the Ray run failed: {_reason(error)} (the shards in {args.output} are complete)",
+              file=sys.stderr)
+        return 1
     finally:
         for partial in args.output.glob(".*.part"):  # left by workers that died mid-shard
             partial.unlink()
