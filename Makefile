@@ -10,8 +10,11 @@ STAMP := $(VENV)/.installed
 setup: $(STAMP)
 
 $(STAMP): setup.py Makefile
-	# Debian's chromium, for the displaCy screenshot test (skipped where it cannot be installed)
-	command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || echo "warning: chromium not installed"
+	# Debian's chromium and chromium-driver, for the browser tests: skipped where they cannot be installed, except in CI
+	# (CI set), where a missing browser fails the set-up (and the tests fail rather than skip)
+	command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || \
+		if [ -n "$$CI" ] && [ "$$CI" != "false" ]; then echo "error: chromium could not be installed (required in CI)" >&2; exit 1; \
+		else echo "warning: chromium not installed: the browser tests will be skipped"; fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch and torchvision first, pinned: the versions this project is tested with

@@ -47,10 +47,11 @@ setup(
         # `predict --engine ray` (Ray Data actor pools, one machine or a cluster)
         "ray": RAY,
         # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels;
-        # selenium: the demo page's browser test, with Debian's chromium-driver; psutil: the Ray engine's
-        # tests and scripts/bench_ray.py)
-        "test": ["pytest", "hypothesis", "scikit-image", "build", "selenium==4.51.0", "httpx", *SERVE, *RAY,
-                 "psutil==7.2.2"],
+        # selenium: the demo page's browser test, with Debian's chromium-driver; wheel: installing a packaged
+        # pipeline offline; pytest-random-order: `pytest --random-order`, order independence; ray and psutil:
+        # the Ray engine's tests and scripts/bench_ray.py)
+        "test": ["pytest", "hypothesis", "scikit-image", "build", "selenium==4.51.0", "httpx", "wheel==0.45.1",
+                 "pytest-random-order==1.2.0", *SERVE, *RAY, "psutil==7.2.2"],
     },
     entry_points={
         "spacy_factories": [

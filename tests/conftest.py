@@ -1,4 +1,5 @@
-"""Shared test set-up: no hub downloads, small pipelines built in code, the bundled sample corpus."""
+"""Shared test set-up: no hub downloads, a fixed seed for every test, derandomized Hypothesis, small
+pipelines built in code, the bundled sample corpus, and `require` (skip locally, fail in CI)."""
 import os
 from pathlib import Path
 
@@ -10,10 +11,62 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# the same examples on every run, and no example database written into the repository (.hypothesis/)
+settings.register_profile("spacy-mner", derandomize=True, database=None)
+settings.load_profile("spacy-mner")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
-TWITTER = ROOT.parent / "shared" / "data" / "twitter2015"
+DATA = ROOT.parent / "shared" / "data"  # beside the clone, in CI too
+TWITTER = DATA / "twitter2015"
+CONLL = DATA / "conll2003"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def require_part(available: bool, what: str) -> None:
+    """Skip the test when `what` is missing, except in CI (env CI set), where a missing part fails the
+    run: CI has the browser (`make setup` installs it) and ../shared/data, so a skip there would hide a
+    check that silently stopped running."""
+    if available:
+        return
+    if in_ci():
+        pytest.fail(f"{what} (required when CI is set)", pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def require():
+    """`require(available, what)`: see `require_part`."""
+    return require_part
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    """Every test starts from the same seed (Python, numpy, torch): thinc's and torch's initialisers draw
+    from the global generators, so without this a test's result would depend on the tests before it."""
+    from spacy.util import fix_random_seed
+
+    fix_random_seed(0)
+
+
+@pytest.fixture(scope="session")
+def assert_reads():
+    """`assert_reads(before, after, reads)`: scores before and after one input changed either moved (the
+    model reads that input) or are exactly equal (it does not)."""
+    import numpy
+
+    def check(before, after, reads: bool) -> None:
+        if reads:
+            assert numpy.abs(before - after).max() > 1e-5
+        else:
+            numpy.testing.assert_array_equal(before, after)
+
+    return check
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +76,14 @@ def sample_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def twitter_dir() -> Path:
-    if not (TWITTER / "train.txt").is_file():
-        pytest.skip(f"Twitter-2015 not found at {TWITTER} (the benchmark data lives in ../shared/data)")
+    require_part((TWITTER / "train.txt").is_file(), f"Twitter-2015 not found at {TWITTER} (the benchmark data, ../shared/data)")
     return TWITTER
+
+
+@pytest.fixture(scope="session")
+def conll_dir() -> Path:
+    require_part((CONLL / "train.txt").is_file(), f"CoNLL-2003 not found at {CONLL} (../shared/data)")
+    return CONLL
 
 
 @pytest.fixture(scope="session")
@@ -42,16 +100,45 @@ def make_nlp(small_vectors):
     import spacy
     from spacy.vectors import Vectors
 
-    def make(use_crf: bool = True, **model):
+    def make(use_crf: bool = True, crf_learn_rate_scale: float = 1.0, **model):
         callback = {"@callbacks": "spacy_mner.multimodal_evaluate.v1"}
         nlp = spacy.blank("en", config={"nlp": {"after_pipeline_creation": callback}})
         words, table = small_vectors
         nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
         settings = {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0, **model}
-        nlp.add_pipe("crf_ner", name="ner", config={"model": settings, "use_crf": use_crf})
+        component = {"model": settings, "use_crf": use_crf, "crf_learn_rate_scale": crf_learn_rate_scale}
+        nlp.add_pipe("crf_ner", name="ner", config=component)
         return nlp
 
     return make
+
+
+@pytest.fixture(scope="session")
+def save_trained_cwi(small_vectors, tmp_path_factory):
+    """Train a blank pipeline of the real EfficientNet-Lite0 `image_labels` + `crf_ner` over a small CWI a few
+    seeded steps on (words, BIO tags) posts, so that it finds entities; returns where it was saved."""
+    import spacy
+    from spacy.tokens import Doc
+    from spacy.training import Example
+    from spacy.util import fix_random_seed
+    from spacy.vectors import Vectors
+
+    def save(posts, steps: int) -> Path:
+        fix_random_seed(0)
+        nlp = spacy.blank("en")
+        words, table = small_vectors
+        nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
+        nlp.add_pipe("image_labels")
+        nlp.add_pipe("crf_ner", name="ner", config={"model": {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0}})
+        egs = [Example(Doc(nlp.vocab, words=w), Doc(nlp.vocab, words=w, ents=t)) for w, t in posts]
+        optimizer = nlp.initialize(lambda: egs)
+        for _ in range(steps):
+            nlp.update(egs, sgd=optimizer)
+        path = tmp_path_factory.mktemp("trained") / "pipeline"
+        nlp.to_disk(path)
+        return path
+
+    return save
 
 
 @pytest.fixture

@@ -65,10 +65,9 @@ def test_unreadable_image_gets_a_box_and_a_warning(tmp_path):
     assert "image cannot be read" in html and "image labels: not computed" in html
 
 
-def test_chromium_draws_the_page(docs, tmp_path):
+def test_chromium_draws_the_page(docs, tmp_path, require):
     chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (make setup installs it)")
+    require(chromium is not None, "chromium is not installed (make setup installs it)")
     page = tmp_path / "page.html"
     page.write_text(render_html(docs), encoding="utf8")
     shot = tmp_path / "shot.png"

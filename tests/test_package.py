@@ -5,12 +5,14 @@ registries, this project from its folder (`pip install /path/to/spacy-mner`: it 
 pipeline's wheel; nothing is downloaded at run time.
 """
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from skimage import data
 from spacy.training import Example
@@ -30,12 +32,26 @@ print(json.dumps({"pipes": nlp.pipe_names, "posts": out}))
 """
 
 
+PIP_TIMEOUT = 1200  # seconds for one `pip install` (torch is large; pip's cache usually has it)
+
+
 def pip(venv: Path, *args: str) -> None:
-    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *args], capture_output=True, text=True)
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *args],
+                          capture_output=True, text=True, timeout=PIP_TIMEOUT)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def test_packaged_wheel_works_in_a_fresh_virtualenv(make_nlp, tmp_path):
+@pytest.fixture
+def venv(tmp_path):
+    """A fresh virtualenv, removed after the test (with torch it is several GB: pytest would keep the
+    temporary folders of the last three runs)."""
+    path = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_packaged_wheel_works_in_a_fresh_virtualenv(make_nlp, venv, tmp_path):
     nlp = make_nlp(use_chars=False, use_image=False)  # the entities must not depend on the image here
     nlp.add_pipe("image_labels", first=True)
     docs = [nlp.make_doc("Obama visits Paris with Chelsea")]
@@ -51,7 +67,7 @@ def test_packaged_wheel_works_in_a_fresh_virtualenv(make_nlp, tmp_path):
     packaged = subprocess.run(
         [sys.executable, "-m", "spacy", "package", str(tmp_path / "model"), str(tmp_path / "packages"),
          "--name", "mner_wheel_check", "--version", "0.0.1", "--build", "wheel"],
-        capture_output=True, text=True,
+        capture_output=True, text=True, timeout=PIP_TIMEOUT,  # builds the wheel in an isolated env (pip)
     )
     assert packaged.returncode == 0, packaged.stderr[-3000:]
     wheel = next((tmp_path / "packages").glob("*/dist/*.whl"))
@@ -59,12 +75,11 @@ def test_packaged_wheel_works_in_a_fresh_virtualenv(make_nlp, tmp_path):
         metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
     assert "Requires-Dist: spacy-mner" in metadata  # pip would install the components with the wheel
 
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip(venv, *(f"{name}=={version(name)}" for name in ("torch", "torchvision")))  # as in this environment
     pip(venv, str(ROOT))
     pip(venv, str(wheel))
-    run = subprocess.run([str(venv / "bin" / "python"), "-c", APP, str(image)], capture_output=True, text=True, cwd=tmp_path)
+    run = subprocess.run([str(venv / "bin" / "python"), "-c", APP, str(image)], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
 

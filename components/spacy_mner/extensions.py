@@ -3,7 +3,7 @@
 They live in one place so that the corpus reader, the `image_labels` component and the models agree on
 names. All values are plain Python data (strings, lists, tuples) so that a DocBin stores them.
 """
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from spacy.tokens import Doc
 
@@ -28,6 +28,18 @@ def register_extensions() -> None:
 ImageLabels = List[Tuple[str, float]]
 
 
+IMAGE_WORD_SOURCES = ("auto", "labels", "caption", "none")
+
+
+def check_image_word_settings(source: str, max_words: int) -> None:
+    """A model's `image_words` and `max_image_words` settings, checked when the model is built (a typo in a
+    config fails at once, not at the first batch)."""
+    if source not in IMAGE_WORD_SOURCES:
+        raise ValueError(f"image_words must be auto, labels, caption or none, not {source!r}")
+    if max_words < 0:
+        raise ValueError(f"max_image_words must be >= 0, not {max_words}")
+
+
 def image_words(doc: Doc, source: str = "auto") -> List[str]:
     """The words a model reads for the post's image.
 
@@ -36,7 +48,7 @@ def image_words(doc: Doc, source: str = "auto") -> List[str]:
     """
     if source == "none":
         return []
-    if source not in ("auto", "labels", "caption"):
+    if source not in IMAGE_WORD_SOURCES:
         raise ValueError(f"image word source must be auto, labels, caption or none, not {source!r}")
     words: List[str] = []
     if source in ("auto", "labels"):

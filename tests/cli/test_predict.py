@@ -12,6 +12,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_mner.__main__ import main
+from spacy_mner.pipeline.confidence import entity_scores, pipeline_spans_key
 
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
 POSTS = [
@@ -58,8 +59,22 @@ def posts(tmp_path):
     return path
 
 
+def without_scores(entities):
+    return [{key: value for key, value in ent.items() if key != "score"} for ent in entities]
+
+
+def entities_of(nlp, row, image=None):
+    """The entities the pipeline finds in-process, as the CLI writes them."""
+    doc = nlp.make_doc(row["text"])
+    doc._.image = image
+    doc = nlp(doc)
+    scores = entity_scores(doc, pipeline_spans_key(nlp))
+    return [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text, "score": pytest.approx(score, abs=1e-5)}
+            for e, score in zip(doc.ents, scores)]
+
+
 def test_predict_writes_one_line_per_input_line(make_nlp, posts, tmp_path):
-    model = save_model(make_nlp(), tmp_path / "model", steps=10)
+    model = save_model(make_nlp(), tmp_path / "model", steps=40)
     output = tmp_path / "out" / "predictions.jsonl"
     result = run_predict(model, posts, output, "--batch-size", "2")
     assert result.returncode == 0, result.stderr
@@ -88,13 +103,16 @@ def test_predict_writes_one_line_per_input_line(make_nlp, posts, tmp_path):
     good = [row for row in out if "error" not in row and "image_error" not in row]
     assert [row["line"] for row in out] == list(range(1, 10))
     assert [row["id"] for row in good] == [1, "cat", None]
-    assert any(row["entities"] for row in good)
-    for row in good:
+    obama, cat, rain = good
+    # a training post: the entities it was trained on, at their character offsets
+    assert without_scores(obama["entities"]) == [{"start": 0, "end": 5, "label": "PER", "text": "Obama"},
+                                                 {"start": 13, "end": 18, "label": "LOC", "text": "Paris"}]
+    nlp = spacy.load(model)
+    for row, image in zip(good, [None, str(tmp_path / "cat.jpg"), None]):
+        assert row["entities"] == entities_of(nlp, row, image)
         for ent in row["entities"]:
             assert row["text"][ent["start"]:ent["end"]] == ent["text"]
-            assert ent["label"] in {"PER", "LOC", "ORG", "OTHER"}
             assert isinstance(ent["score"], float) and 0.0 < ent["score"] <= 1.0
-    obama, cat, rain = good
     assert obama["image_labels"] == [] and rain["image_labels"] == []
     assert len(cat["image_labels"]) == 5 and CATS & {label for label, _ in cat["image_labels"]}
     assert all(isinstance(prob, float) for _, prob in cat["image_labels"])
@@ -106,6 +124,75 @@ def test_predict_writes_one_line_per_input_line(make_nlp, posts, tmp_path):
     result = run_predict(model, posts, parallel, "--n-process", "2", "--batch-size", "2", env=env)
     assert result.returncode == 0, result.stderr
     assert parallel.read_text(encoding="utf8") == output.read_text(encoding="utf8")
+
+
+ROCKET = [["Rocket", "is", "here"], ["I", "love", "Rocket"], ["Rocket", "again", "tonight"]]
+CAPTIONS = {"PER": "a small brown dog on a sofa", "ORG": "a rock band playing on a stage"}
+
+
+@pytest.fixture
+def caption_model(make_nlp, tmp_path):
+    """A CWI whose only clue to Rocket's type (the dog PER, the band ORG) is the caption."""
+    nlp = make_nlp(use_chars=False)
+    egs = []
+    for words in ROCKET:
+        for label, caption in CAPTIONS.items():
+            tags = ["B-" + label if w == "Rocket" else "O" for w in words]
+            eg = Example(Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words, ents=tags))
+            eg.predicted._.image_caption = eg.reference._.image_caption = caption
+            egs.append(eg)
+    optimizer = nlp.initialize(lambda: egs)
+    for _ in range(60):
+        nlp.update(egs, sgd=optimizer)
+    assert nlp.evaluate(egs)["ents_f"] == 1.0
+    nlp.to_disk(tmp_path / "captions-model")
+    return tmp_path / "captions-model"
+
+
+def test_predict_reads_captions_a_bom_and_survives_bad_bytes(caption_model, tmp_path):
+    path = tmp_path / "posts.jsonl"
+    lines = [
+        "\ufeff" + json.dumps({"text": "Rocket is here", "caption": CAPTIONS["PER"], "id": "dog"}),  # a BOM first
+        json.dumps({"text": "Rocket is here", "caption": CAPTIONS["ORG"]}),
+        json.dumps({"text": "Rocket is here", "caption": 5}),
+    ]
+    raw = (lines[0] + "\n").encode("utf8") + b'{"text": "caf\xe9"}\n' + "\n".join(lines[1:]).encode("utf8") + b"\n"
+    path.write_bytes(raw)
+    output = tmp_path / "out.jsonl"
+    result = run_predict(caption_model, path, output)
+    assert result.returncode == 0, result.stderr
+    assert "4 lines read, 2 posts predicted, 2 errors" in result.stdout
+    dog, latin, band, bad_caption = [json.loads(line) for line in output.read_text(encoding="utf8").splitlines()]
+    rocket = {"start": 0, "end": 6, "text": "Rocket"}
+    assert dog["id"] == "dog" and without_scores(dog["entities"]) == [{**rocket, "label": "PER"}]
+    assert without_scores(band["entities"]) == [{**rocket, "label": "ORG"}]
+    assert latin["line"] == 2 and latin["error"].startswith("not UTF-8")
+    assert bad_caption == {"line": 4, "error": '"caption" must be a string or null, not 5'}
+    assert f"{path}, line 2: not UTF-8" in result.stderr
+
+
+def test_predict_loads_a_pipeline_package_by_name(make_nlp, tmp_path):
+    """`predict NAME` with NAME an installed pipeline package (here installed into a folder on PYTHONPATH)."""
+    model = save_model(make_nlp(), tmp_path / "model", steps=40)
+    (tmp_path / "packages").mkdir()
+    packaged = subprocess.run(
+        [sys.executable, "-m", "spacy", "package", str(model), str(tmp_path / "packages"), "--name", "mner_by_name",
+         "--version", "0.0.1", "--build", "none", "--force"], capture_output=True, text=True, timeout=300,
+    )
+    assert packaged.returncode == 0, packaged.stderr[-3000:]
+    source = next((tmp_path / "packages").glob("en_mner_by_name-*"))
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+         "--target", str(tmp_path / "site"), str(source)], capture_output=True, text=True, timeout=300,
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text(json.dumps({"text": "Obama visits Paris today"}) + "\n", encoding="utf8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    result = run_predict("en_mner_by_name", posts, tmp_path / "out.jsonl", env=env)
+    assert result.returncode == 0, result.stderr
+    (row,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf8").splitlines()]
+    assert [(e["text"], e["label"]) for e in row["entities"]] == [("Obama", "PER"), ("Paris", "LOC")]
 
 
 def test_visualize_shows_the_good_posts(make_nlp, posts, tmp_path, capsys):

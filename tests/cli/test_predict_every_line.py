@@ -8,7 +8,6 @@ from PIL import Image
 from skimage import data
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.training import Example
 
 import spacy_mner.cli.predict as predict_cli
 from spacy_mner.__main__ import main
@@ -23,24 +22,9 @@ POSTS = [
 
 
 @pytest.fixture(scope="module")
-def model(small_vectors, tmp_path_factory):
+def model(save_trained_cwi):
     """A small trained CWI pipeline with the real EfficientNet-Lite0 `image_labels` in front, on disk."""
-    from spacy.util import fix_random_seed
-    from spacy.vectors import Vectors
-
-    fix_random_seed(0)
-    nlp = spacy.blank("en")
-    words, table = small_vectors
-    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
-    nlp.add_pipe("image_labels")
-    nlp.add_pipe("crf_ner", name="ner", config={"model": {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0}})
-    egs = [Example(Doc(nlp.vocab, words=w), Doc(nlp.vocab, words=w, ents=t)) for w, t in POSTS]
-    optimizer = nlp.initialize(lambda: egs)
-    for _ in range(15):
-        nlp.update(egs, sgd=optimizer)
-    path = tmp_path_factory.mktemp("model") / "pipeline"
-    nlp.to_disk(path)
-    return path
+    return save_trained_cwi(POSTS, steps=15)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The CoNLL-2003 reader for MSB's first stage: sentences, MISC read as OTHER, clear errors."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from spacy.tokens import DocBin
@@ -80,11 +79,9 @@ def test_convert_cli_format_flag(tmp_path):
     assert len(list(DocBin().from_disk(out).get_docs(Vocab()))) == 3
 
 
-def test_conll2003_counts(tmp_path):
+def test_conll2003_counts(tmp_path, conll_dir):
     """SOURCES.md's counts: 14041 / 3250 / 3453 sentences; train LOC/MISC/ORG/PER 7140/3438/6321/6600."""
-    conll = Path(__file__).resolve().parents[3] / "shared" / "data" / "conll2003"
-    if not (conll / "train.txt").is_file():
-        pytest.skip(f"CoNLL-2003 not found at {conll}")
+    conll = conll_dir
     stats = convert(conll / "train.txt", tmp_path / "train.spacy", format="conll2003")
     assert (stats.posts, dict(stats.entities)) == (14041, {"LOC": 7140, "OTHER": 3438, "ORG": 6321, "PER": 6600})
     for name, sentences in (("valid.txt", 3250), ("test.txt", 3453)):

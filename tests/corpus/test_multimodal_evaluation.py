@@ -2,7 +2,10 @@
 
 A small CWI learns posts whose entity type only the image caption tells ("Rocket" the dog is PER,
 "Rocket" the band is ORG). The same trained model must then score differently on the same test posts with
-and without their captions, through each command's own corpus reader.
+and without their captions. Two parts carry the captions, and each is shown to do so alone: the corpus
+reader `spacy_mner.MultimodalCorpus.v1` (in `spacy train`) and the evaluate callback
+`spacy_mner.multimodal_evaluate.v1` (in `spacy evaluate`, whose reader is spaCy's stock one, and in
+`spacy train` with the stock reader).
 """
 import json
 import subprocess
@@ -12,6 +15,7 @@ import pytest
 from spacy.tokens import Doc, DocBin
 from spacy.training import Corpus, Example
 from spacy.language import Language
+from spacy.util import fix_random_seed
 
 from spacy_mner.training.reader import MultimodalCorpus
 
@@ -38,6 +42,7 @@ def trained(tmp_path_factory, small_vectors):
     words, table = small_vectors
     nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
     nlp.add_pipe("crf_ner", name="ner", config={"model": {"@architectures": "spacy_mner.CWI.v1", "use_chars": False, "dropout": 0.0}})
+    fix_random_seed(0)  # module-scoped: set up before the per-test seed
     train = [Example(Doc(nlp.vocab, words=[t.text for t in d]), d) for d in posts(nlp.vocab, True)]
     for eg in train:
         eg.predicted._.image_caption = eg.reference._.image_caption
@@ -51,21 +56,30 @@ def trained(tmp_path_factory, small_vectors):
     return nlp, root
 
 
-def test_registered_reader_keeps_image_words_for_spacy_train(trained):
+def test_the_reader_alone_gives_the_predicted_docs_their_captions(trained):
     nlp, root = trained
     with_images = list(MultimodalCorpus(root / "with.spacy")(nlp))
+    assert [eg.predicted._.image_caption for eg in with_images] == [eg.reference._.image_caption for eg in with_images]
     assert all(eg.predicted._.image_caption for eg in with_images)
-    assert nlp.evaluate(with_images)["ents_f"] == 1.0
-    without = nlp.evaluate(list(MultimodalCorpus(root / "without.spacy")(nlp)))["ents_f"]
-    assert without < 0.8
-    # spaCy's stock reader alone loses the captions: Language.evaluate without our hook sees none
+    # Language.evaluate: spaCy's own, without the callback's copying
+    assert Language.evaluate(nlp, with_images)["ents_f"] == 1.0
+    assert Language.evaluate(nlp, list(MultimodalCorpus(root / "without.spacy")(nlp)))["ents_f"] < 0.8
+
+
+def test_the_callback_alone_gives_the_predicted_docs_their_captions(trained):
+    nlp, root = trained
+    # spaCy's stock reader loses the captions: Language.evaluate without the callback sees none
     stock = list(Corpus(root / "with.spacy")(nlp))
     assert not any(eg.predicted._.image_caption for eg in stock)
-    assert Language.evaluate(nlp, stock)["ents_f"] == without
+    without = Language.evaluate(nlp, stock)["ents_f"]
+    assert without < 0.8
+    # the pipeline's evaluate (the callback's) copies them over
+    assert nlp.evaluate(list(Corpus(root / "with.spacy")(nlp)))["ents_f"] == 1.0
+    assert nlp.evaluate(list(Corpus(root / "without.spacy")(nlp)))["ents_f"] == without
 
 
 def run(*args):
-    result = subprocess.run([sys.executable, "-m", "spacy", *map(str, args)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "spacy", *map(str, args)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -80,13 +94,7 @@ def test_spacy_evaluate_sees_image_words(trained):
     assert scores["without"] < 0.8
 
 
-def test_spacy_train_dev_scores_see_image_words(trained, tmp_path):
-    """`spacy train` with the trained component sourced and frozen: its dev score is the model's score."""
-    _, root = trained
-    config = tmp_path / "frozen.cfg"
-    model = root / "model"
-    config.write_text(
-        f"""
+TRAIN_CONFIG = """
 [paths]
 train = null
 dev = null
@@ -94,10 +102,7 @@ dev = null
 [nlp]
 lang = "en"
 pipeline = ["ner"]
-
-[nlp.after_pipeline_creation]
-@callbacks = "spacy_mner.multimodal_evaluate.v1"
-
+{callback}
 [components]
 
 [components.ner]
@@ -106,11 +111,11 @@ source = "{model}"
 [corpora]
 
 [corpora.train]
-@readers = "spacy_mner.MultimodalCorpus.v1"
+@readers = "{reader}"
 path = ${{paths.train}}
 
 [corpora.dev]
-@readers = "spacy_mner.MultimodalCorpus.v1"
+@readers = "{reader}"
 path = ${{paths.dev}}
 
 [training]
@@ -120,12 +125,30 @@ max_steps = 1
 [initialize]
 vectors = "{model}"
 """
-    )
+CALLBACK = """
+[nlp.after_pipeline_creation]
+@callbacks = "spacy_mner.multimodal_evaluate.v1"
+"""
+
+
+@pytest.mark.parametrize(
+    "reader,callback,sees_captions",
+    [
+        ("spacy_mner.MultimodalCorpus.v1", False, True),  # the reader alone
+        ("spacy.Corpus.v1", True, True),  # the callback alone
+        ("spacy.Corpus.v1", False, False),  # neither: the captions are lost
+    ],
+)
+def test_spacy_train_dev_scores_see_image_words(trained, tmp_path, reader, callback, sees_captions):
+    """`spacy train` with the trained component sourced and frozen: its dev score is the model's score."""
+    _, root = trained
+    config = tmp_path / "frozen.cfg"
+    config.write_text(TRAIN_CONFIG.format(model=root / "model", reader=reader, callback=CALLBACK if callback else ""))
     run("init", "fill-config", config, tmp_path / "full.cfg")
-    scores = {}
-    for name in ("with", "without"):
-        out = tmp_path / name
-        run("train", tmp_path / "full.cfg", "--output", out, "--paths.train", root / "with.spacy", "--paths.dev", root / f"{name}.spacy")
-        scores[name] = json.loads((out / "model-last" / "meta.json").read_text())["performance"]["ents_f"]
-    assert scores["with"] == 1.0
-    assert scores["without"] < 0.8
+    out = tmp_path / "out"
+    run("train", tmp_path / "full.cfg", "--output", out, "--paths.train", root / "with.spacy", "--paths.dev", root / "with.spacy")
+    score = json.loads((out / "model-last" / "meta.json").read_text())["performance"]["ents_f"]
+    if sees_captions:
+        assert score == 1.0
+    else:
+        assert score < 0.8

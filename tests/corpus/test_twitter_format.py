@@ -89,6 +89,56 @@ def test_convert_cli_reports_and_fails_clearly(sample_dir, tmp_path):
     assert not (tmp_path / "bad.spacy").exists()
 
 
+def convert_cli(*args):
+    cmd = [sys.executable, "-m", "spacy_mner", "convert", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_convert_cli_images_and_captions(sample_dir, tmp_path):
+    out = tmp_path / "dev.spacy"
+    done = convert_cli(sample_dir / "dev.txt", out, "--images", sample_dir / "images", "--captions", sample_dir / "captions.txt")
+    assert done.returncode == 0, done.stderr
+    docs = list(DocBin().from_disk(out).get_docs(Vocab()))
+    captions = read_captions(sample_dir / "captions.txt")
+    assert len(docs) == 30
+    for doc in docs:
+        image = sample_dir / "images" / f"{doc._.image_id}.jpg"
+        assert doc._.image == (str(image.resolve()) if image.is_file() else None)
+        assert doc._.image_caption == captions.get(doc._.image_id)
+    n_images = sum(d._.image is not None for d in docs)
+    n_captions = sum(d._.image_caption is not None for d in docs)
+    assert n_images > 0 and n_captions > 0
+    assert f"with image {n_images} ({100 * n_images / 30:.1f}%), with caption {n_captions}" in done.stdout
+
+
+def test_convert_cli_missing_image_folder_is_a_warning(sample_dir, tmp_path):
+    out = tmp_path / "dev.spacy"
+    done = convert_cli(sample_dir / "dev.txt", out, "--images", tmp_path / "nope")
+    assert done.returncode == 0, done.stderr
+    assert f"--images {tmp_path / 'nope'}: no such folder; the posts get no image path" in done.stderr
+    docs = list(DocBin().from_disk(out).get_docs(Vocab()))
+    assert len(docs) == 30 and not any(d._.image for d in docs) and all(d._.image_id for d in docs)
+
+
+@pytest.mark.parametrize(
+    "captions,message",
+    [
+        (None, "no such file"),
+        ("s121.jpg :a dog\nno separator here\n", "captions.txt, line 2: expected '<id>.jpg :<caption>'"),
+        ("s121.jpg :caf\u00e9\n", "captions.txt, line 1: not UTF-8"),
+    ],
+)
+def test_convert_cli_bad_captions_file_is_an_error(sample_dir, tmp_path, captions, message):
+    path = tmp_path / "captions.txt"
+    if captions is not None:
+        path.write_bytes(captions.encode("latin-1"))
+    out = tmp_path / "dev.spacy"
+    done = convert_cli(sample_dir / "dev.txt", out, "--captions", path)
+    assert done.returncode == 1
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
 def test_twitter2015_counts(twitter_dir):
     """The benchmark as SOURCES.md counts it, orphan I- tags counted as entity starts."""
     expected = {

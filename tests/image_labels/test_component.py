@@ -61,6 +61,7 @@ def inception_weights(tmp_path_factory):
     """A torch hub dir holding InceptionV3 weights (random ones) under torchvision's file name."""
     hub = tmp_path_factory.mktemp("hub")
     (hub / "checkpoints").mkdir()
+    torch.manual_seed(0)  # module-scoped: set up before the per-test seed
     model = torchvision_inception_v3(weights=None, aux_logits=True, init_weights=False)
     torch.save(model.state_dict(), hub / "checkpoints" / WEIGHTS_FILE)
     return hub / "checkpoints" / WEIGHTS_FILE

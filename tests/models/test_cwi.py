@@ -76,17 +76,148 @@ def test_vector_width_mismatch_is_a_clear_error(make_nlp):
         nlp.initialize(lambda: [Example(doc.copy(), doc)])
 
 
-@pytest.mark.parametrize(
-    "switches",
-    [{"attention": True}, {"use_chars": False}, {"use_words": False}, {"use_image": False}, {"char_regularizers": False}],
-)
-def test_ablation_switches_train_and_predict(make_nlp, switches):
-    nlp = make_nlp(**switches)
+def initialized(make_nlp, **model):
+    """A CWI pipeline initialized (not trained) on one post."""
+    nlp = make_nlp(**model)
     ref = Doc(nlp.vocab, words=["Obama", "in", "Paris"], ents=["B-PER", "O", "B-LOC"])
-    optimizer = nlp.initialize(lambda: [Example(Doc(nlp.vocab, words=[t.text for t in ref]), ref)])
-    losses = nlp.update([Example(Doc(nlp.vocab, words=[t.text for t in ref]), ref)], sgd=optimizer)
-    assert losses["ner"] > 0
-    assert len(nlp("Obama in Paris")) == 3
+    nlp.initialize(lambda: [Example(Doc(nlp.vocab, words=[t.text for t in ref]), ref)])
+    return nlp
+
+
+def scorer(nlp):
+    """The CWI tag scorer under the CRF: docs -> one row of tag scores per token."""
+    return nlp.get_pipe("ner").model.get_ref("tag_scores")
+
+
+def torch_net(nlp):
+    return next(node for node in scorer(nlp).walk() if node.shims).shims[0]._model
+
+
+def make_post(nlp, words, labels=None):
+    doc = Doc(nlp.vocab, words=words)
+    doc._.image_labels = labels
+    return doc
+
+
+def change_chars(nlp, model):
+    """The same words in capitals: the same word vectors (vector_key lower-cases) and image words."""
+    return model.predict([make_post(nlp, ["Obama", "in", "Paris"])]), model.predict([make_post(nlp, ["OBAMA", "IN", "PARIS"])])
+
+
+def change_words(nlp, model):
+    """The same post, read again after the static vector of "paris" changed."""
+    docs = [make_post(nlp, ["Obama", "in", "Paris"])]
+    before = model.predict(docs)
+    vectors = nlp.vocab.vectors
+    vectors.data[vectors.find(key=vector_key("paris"))] += 0.5
+    return before, model.predict(docs)
+
+
+def change_image(nlp, model):
+    """The same post with other image labels."""
+    dog = make_post(nlp, ["Obama", "in", "Paris"], [("tabby", 0.9)])
+    band = make_post(nlp, ["Obama", "in", "Paris"], [("guitar", 0.9), ("stage", 0.1)])
+    return model.predict([dog]), model.predict([band])
+
+
+# the switch that removes an input -> a change of that input alone, giving the scores before and after
+INPUTS = {"use_chars": change_chars, "use_words": change_words, "use_image": change_image}
+
+
+@pytest.mark.parametrize("switch", list(INPUTS))
+@pytest.mark.parametrize("on", [True, False])
+def test_a_switched_off_input_does_not_reach_the_scores(make_nlp, assert_reads, switch, on):
+    """Change one input (characters, word vectors or image words) and nothing else: with its switch on the
+    scores change, with it off they stay exactly equal."""
+    nlp = initialized(make_nlp, **{switch: on})
+    before, after = INPUTS[switch](nlp, scorer(nlp))
+    assert before.shape == after.shape == (3, len(nlp.get_pipe("ner").tags))
+    assert_reads(before, after, on)
+
+
+def test_without_inputs_cwi_is_a_clear_error(make_nlp):
+    with pytest.raises(ValueError, match="at least one of use_chars, use_words, use_image"):
+        make_nlp(use_chars=False, use_words=False, use_image=False)
+
+
+@pytest.mark.parametrize("regularize", [True, False])
+def test_char_regularizers_switch_targeted_dropout(make_nlp, regularize):
+    """With the character CNN's regularizers (targeted dropout among them) on, two training passes over the
+    same batch draw differently; off, they are equal (the fusion dropout is 0 here), and the CNN ends in no
+    group normalisation either."""
+    nlp = initialized(make_nlp, char_regularizers=regularize)
+    docs = [make_post(nlp, ["Obama", "in", "Paris"])]
+    passes = []
+    for seed in (1, 2):
+        fix_random_seed(seed)
+        passes.append(scorer(nlp).begin_update(docs)[0])
+    regularizers = torch_net(nlp).chars.regularize
+    if regularize:
+        assert numpy.abs(passes[0] - passes[1]).max() > 1e-6
+        assert [type(m).__name__ for m in regularizers] == ["TargetedDropout", "SineReLU", "GroupNorm"]
+    else:
+        numpy.testing.assert_array_equal(*passes)
+        assert isinstance(regularizers, torch.nn.Identity)
+
+
+def test_attention_reads_each_post_alone_in_a_batch_of_posts_of_other_lengths(make_nlp):
+    """With attention, a post's scores are the same alone as beside longer posts (the padding mask keeps
+    other posts' padding out of the softmax), and the attention's weights reach the scores."""
+    nlp = initialized(make_nlp, attention=True)
+    model, net = scorer(nlp), torch_net(nlp)
+    assert net.width == 400
+    posts = [["Obama", "in", "Paris"], ["Paris"], ["so", "much", "love", "for", "Obama", "in", "Paris", "tonight"]]
+    docs = [make_post(nlp, words) for words in posts]
+    batch = model.predict(docs)
+    starts = numpy.cumsum([0] + [len(words) for words in posts])
+    for doc, start, end in zip(docs, starts[:-1], starts[1:]):
+        numpy.testing.assert_allclose(batch[start:end], model.predict([doc]), rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        net.attention.weight.mul_(2.0)
+    assert numpy.abs(model.predict(docs) - batch).max() > 1e-4
+    assert torch_net(initialized(make_nlp, attention=False)).attention is None
+
+
+# image_words -> (are the labels read, is the caption read) for a post that has both
+READS = {"auto": (True, False), "labels": (True, False), "caption": (False, True), "none": (False, False)}
+
+
+@pytest.mark.parametrize("source", list(READS))
+def test_image_words_setting_picks_labels_or_caption(make_nlp, assert_reads, source):
+    nlp = initialized(make_nlp, image_words=source)
+
+    def scores(labels, caption):
+        doc = make_post(nlp, ["Obama", "in", "Paris"], labels)
+        doc._.image_caption = caption
+        return scorer(nlp).predict([doc])
+
+    dog, band = [("tabby", 0.9)], [("guitar", 0.9)]
+    base = scores(dog, "a dog on a sofa")
+    reads_labels, reads_caption = READS[source]
+    assert_reads(base, scores(band, "a dog on a sofa"), reads_labels)
+    assert_reads(base, scores(dog, "a band on a stage"), reads_caption)
+    # a post without labels: "auto" falls back to the caption
+    assert_reads(scores(None, "a dog on a sofa"), scores(None, "a band on a stage"), source in ("auto", "caption"))
+
+
+@pytest.mark.parametrize("max_words", [0, 2, 5])
+def test_max_image_words_reads_the_first_words_only(make_nlp, assert_reads, max_words):
+    nlp = initialized(make_nlp, max_image_words=max_words)
+    labels = [("tabby", 0.5), ("lynx", 0.2), ("guitar", 0.1), ("stage", 0.05), ("sofa", 0.01)]
+    base = scorer(nlp).predict([make_post(nlp, ["Obama", "in", "Paris"], labels)])
+    for i in range(len(labels)):
+        changed = labels[:i] + [("volcano", 0.3)] + labels[i + 1:]
+        assert_reads(base, scorer(nlp).predict([make_post(nlp, ["Obama", "in", "Paris"], changed)]), i < max_words)
+
+
+@pytest.mark.parametrize(
+    "setting,message",
+    [({"image_words": "lables"}, "image_words must be auto, labels, caption or none, not 'lables'"),
+     ({"max_image_words": -1}, "max_image_words must be >= 0, not -1")],
+)
+def test_image_word_settings_are_checked_when_the_model_is_built(make_nlp, setting, message):
+    with pytest.raises(ValueError, match=message):
+        make_nlp(**setting)
 
 
 def test_same_seed_same_model(make_nlp):

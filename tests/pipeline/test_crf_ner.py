@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.api import Adam, NumpyOps
+from thinc.api import Adam
 
+from spacy_mner.pipeline import crf_ner
 from spacy_mner.pipeline.crf import crf_decode, crf_layer, crf_loss
 from spacy_mner.tags import bio_tags
 
@@ -93,18 +94,65 @@ def test_learns_a_few_posts_perfectly(make_nlp, use_crf):
     assert scores["ents_f"] == 1.0, scores["ents_per_type"]
 
 
+def entities(docs):
+    return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in docs]
+
+
+TEXTS = ["Obama visits Paris today", "New York Knicks lose again", "lol no way", "Ana Silva in Florida with @NASA"]
+
+
 def test_save_load_and_pipe_give_identical_predictions(make_nlp, tmp_path):
     nlp = make_nlp()
-    train(nlp, steps=10)
-    texts = ["Obama visits Paris today", "watching the World Cup with @NASA in Florida", "nothing here"]
-    expected = [[(e.start, e.end, e.label_) for e in nlp(t).ents] for t in texts]
-    assert [[(e.start, e.end, e.label_) for e in d.ents] for d in nlp.pipe(texts, batch_size=2)] == expected
+    train(nlp, steps=40)
+    expected = entities(nlp(t) for t in TEXTS)
+    # the training posts' entities (the model learns them perfectly), so the comparisons below are not [] == []
+    assert expected[:3] == [[(0, 1, "PER"), (2, 3, "LOC")], [(0, 3, "ORG")], []]
+    assert entities(nlp.pipe(TEXTS, batch_size=2)) == expected
+    docs = [nlp.make_doc(t) for t in TEXTS]
+    scores = nlp.get_pipe("ner").model.predict(docs)
     nlp.to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model")
-    assert [[(e.start, e.end, e.label_) for e in loaded(t).ents] for t in texts] == expected
-    scores_a = nlp.get_pipe("ner").model.predict([nlp.make_doc(texts[1])])
-    scores_b = loaded.get_pipe("ner").model.predict([loaded.make_doc(texts[1])])
-    numpy.testing.assert_allclose(scores_a, scores_b, rtol=1e-5, atol=1e-6)
+    assert entities(loaded(t) for t in TEXTS) == entities(loaded.pipe(TEXTS)) == expected
+    numpy.testing.assert_array_equal(loaded.get_pipe("ner").model.predict([loaded.make_doc(t) for t in TEXTS]), scores)
+
+
+def test_prediction_in_several_groups_keeps_the_input_order(make_nlp, monkeypatch):
+    """Docs are predicted in groups of similar length; every doc gets its own tags back, in input order."""
+    nlp = make_nlp()
+    train(nlp, steps=40)
+    ner = nlp.get_pipe("ner")
+    texts = ["New York Knicks lose again tonight at home", "Paris", "", "lol no way", "Obama visits Paris today",
+             "Ana Silva", "watching the World Cup with Ana Silva in New York"]
+    docs = [nlp.make_doc(t) for t in texts]
+    alone = [ner.predict([doc])[0] for doc in docs]
+    monkeypatch.setattr(crf_ner, "PREDICT_GROUP", 2)
+    grouped = ner.predict(docs)
+    assert [len(tags) for tags, _ in grouped] == [len(doc) for doc in docs]
+    assert [tags for tags, _ in grouped] == [tags for tags, _ in alone]
+    for (_, scores), (_, expected) in zip(grouped, alone):  # the entities' scores
+        assert scores == pytest.approx(expected, abs=1e-5)
+    assert entities(ner.pipe(docs, batch_size=5))[:5] == [[(0, 3, "ORG")], [(0, 1, "LOC")], [], [], [(0, 1, "PER"), (2, 3, "LOC")]]
+
+
+def test_crf_learn_rate_scale_from_the_config_survives_save_load(make_nlp, tmp_path):
+    nlp = make_nlp(crf_learn_rate_scale=10.0)
+    train(nlp, steps=5)
+    crf = nlp.get_pipe("ner").model.layers[-1]
+    assert nlp.config["components"]["ner"]["crf_learn_rate_scale"] == 10.0 and crf.attrs["learn_rate_scale"] == 10.0
+    docs = [nlp.make_doc(t) for t in TEXTS]
+    scores = nlp.get_pipe("ner").model.predict(docs)
+    paths = crf_decode(crf, scores, [len(doc) for doc in docs])
+    nlp.to_disk(tmp_path / "model")
+    # the scale is stored with the CRF's scores (which are stored divided by it): a loaded pipeline decodes
+    # the same, also when its config is overridden
+    for overrides in ({}, {"components.ner.crf_learn_rate_scale": 1.0}):
+        loaded = spacy.load(tmp_path / "model", config=overrides)
+        loaded_crf = loaded.get_pipe("ner").model.layers[-1]
+        assert loaded_crf.attrs["learn_rate_scale"] == 10.0
+        for name in ("start", "end", "transitions"):
+            numpy.testing.assert_array_equal(loaded_crf.get_param(name), crf.get_param(name))
+        assert crf_decode(loaded_crf, scores, [len(doc) for doc in docs]) == paths
+    assert spacy.load(tmp_path / "model").config["components"]["ner"]["crf_learn_rate_scale"] == 10.0
 
 
 def test_cwi_mixed_precision_on_cpu_predicts_in_bfloat16_and_trains_in_float32(make_nlp, check_bfloat16_prediction):

@@ -11,27 +11,9 @@ from servers import POSTS, SERVERS, Server, launch
 
 
 @pytest.fixture(scope="session")
-def served_model(tmp_path_factory, small_vectors) -> Path:
+def served_model(save_trained_cwi) -> Path:
     """The pipeline the servers load, trained a few seeded steps so that it finds entities."""
-    import spacy
-    from spacy.tokens import Doc
-    from spacy.training import Example
-    from spacy.util import fix_random_seed
-    from spacy.vectors import Vectors
-
-    fix_random_seed(0)
-    nlp = spacy.blank("en")
-    words, table = small_vectors
-    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
-    nlp.add_pipe("image_labels")
-    nlp.add_pipe("crf_ner", name="ner", config={"model": {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0}})
-    examples = [Example(Doc(nlp.vocab, words=w), Doc(nlp.vocab, words=w, ents=t)) for w, t in POSTS]
-    optimizer = nlp.initialize(lambda: examples)
-    for _ in range(30):
-        nlp.update(examples, sgd=optimizer)
-    path = tmp_path_factory.mktemp("served") / "model"
-    nlp.to_disk(path)
-    return path
+    return save_trained_cwi(POSTS, steps=30)
 
 
 @pytest.fixture(scope="session")

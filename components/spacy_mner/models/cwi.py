@@ -28,6 +28,7 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Linear, Model, chain, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from ..extensions import check_image_word_settings
 from .cwi_features import cwi_featurizer
 from .precision import mixed_precision_wrapper
 
@@ -82,6 +83,7 @@ def build_cwi(
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """The CWI tag scorer: one row of `nO` tag scores per token of the batch, docs concatenated."""
+    check_image_word_settings(image_words, max_image_words)
     from .cwi_net import CWINet  # imports torch
 
     net = CWINet(

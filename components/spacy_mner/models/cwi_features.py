@@ -67,7 +67,7 @@ def doc_image_word_ids(
     docs: List[Doc], source: str, n_buckets: int, max_words: int
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """(ids, lengths): each doc's image words hashed into [2, n_buckets + 2), or one NO_IMAGE id."""
-    ids = numpy.zeros((len(docs), max_words), dtype="int64")
+    ids = numpy.zeros((len(docs), max(max_words, 1)), dtype="int64")  # max_words 0: every post reads NO_IMAGE
     lengths = numpy.ones(len(docs), dtype="int64")
     for i, doc in enumerate(docs):
         words = image_words(doc, source)[:max_words]

@@ -48,6 +48,7 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Linear, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from ..extensions import check_image_word_settings
 from .msb_encoder import DEFAULT_ENCODER, resolve_encoder
 from .wordpieces import WindowBatch, featurize
 
@@ -123,12 +124,9 @@ def build_msb(
     """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
-    if image_words not in ("auto", "labels", "caption", "none"):
-        raise ValueError(f"image_words must be auto, labels, caption or none, not {image_words!r}")
+    check_image_word_settings(image_words, max_image_words)
     if window < 8 or not 0 < stride <= window:
         raise ValueError(f"need window >= 8 and 0 < stride <= window, got window={window}, stride={stride}")
-    if max_image_words < 0:
-        raise ValueError(f"max_image_words must be >= 0, not {max_image_words}")
     from .hf_shim import HFEncoderShim  # imports torch
 
     encoder = Model(
