@@ -5,6 +5,7 @@ from setuptools import find_packages, setup
 
 # uvicorn picks httptools (a C HTTP parser) and uvloop up by itself: less CPU per request than h11 and asyncio
 SERVE = ["fastapi==0.165.0", "uvicorn==0.54.0", "python-multipart==0.0.34", "httptools==0.9.0", "uvloop==0.23.0"]
+RAY = ["ray[data]==2.60.0"]
 
 # the version lives in components/spacy_mner/about.py; read, not imported (importing needs spaCy)
 ABOUT: dict = {}
@@ -43,11 +44,14 @@ setup(
     extras_require={
         # `python -m spacy_mner serve`
         "serve": SERVE,
+        # `predict --engine ray` (Ray Data actor pools, one machine or a cluster)
+        "ray": RAY,
         # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels;
         # selenium: the demo page's browser test, with Debian's chromium-driver; wheel: installing a packaged
-        # pipeline offline; pytest-random-order: `pytest --random-order`, order independence)
+        # pipeline offline; pytest-random-order: `pytest --random-order`, order independence; ray and psutil:
+        # the Ray engine's tests and scripts/bench_ray.py)
         "test": ["pytest", "hypothesis", "scikit-image", "build", "selenium==4.51.0", "httpx", "wheel==0.45.1",
-                 "pytest-random-order==1.2.0", *SERVE],
+                 "pytest-random-order==1.2.0", *SERVE, *RAY, "psutil==7.2.2"],
     },
     entry_points={
         "spacy_factories": [

@@ -18,6 +18,7 @@ from typing import Any, Dict, Optional
 from spacy.tokens import Doc
 from tqdm import tqdm
 
+from ..distributed import ray_predict
 from ..pipeline.confidence import entity_scores, pipeline_spans_key
 from .errors import CliError
 from .jsonl import JsonlPost, count_lines, read_jsonl_posts, report
@@ -36,9 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out entities whose confidence (score) is below this, 0-1")
     parser.add_argument("--resume", action="store_true",
                         help="OUTPUT holds the first lines of an interrupted run: go on after them")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local (default): this process (and --n-process); ray: Ray Data workers, "
+                             "OUTPUT a folder of shards")
+    ray_predict.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return ray_predict.run(args)
     try:
         if not args.input.is_file():
             raise CliError(f"{args.input}: no such file")

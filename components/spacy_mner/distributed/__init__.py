@@ -1,0 +1,1 @@
+"""Prediction engines that spread `predict` over many processes and machines (Ray Data)."""

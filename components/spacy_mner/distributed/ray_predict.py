@@ -1,0 +1,253 @@
+"""`predict --engine ray`: tag posts on Ray Data, with a pool of workers on one machine or a cluster.
+
+The driver cuts the input (a JSONL file, a folder of `*.jsonl` shards, or a glob) into chunks of
+`--lines-per-shard` lines (byte ranges found by one pass over the files) and hands them to a pool of Ray
+actors. Each actor loads the pipeline once, reads its chunk's lines and images itself, tags them and writes
+the chunk's output shard, so neither posts nor docs cross the driver. A shard is written under a temporary
+name and renamed when complete: a chunk retried after its worker died is written again from scratch, and
+every input line is in the output exactly once. The files (input, images, output) must be reachable under
+the same paths from every worker: one machine, or a shared file system on a cluster.
+
+Output lines have the single-process `predict` schema (error lines included) plus `file` and `line`, the
+input position. Shard names are `<input number>.<input stem>.<first line>.jsonl`, zero-padded, so sorted
+names are input order: `cat OUTPUT/*.jsonl` is the whole output in input order.
+
+Ray is optional (`pip install "spacy-mner[ray]"`); it is imported only when this engine runs.
+"""
+import argparse
+import glob
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+
+from ..cli.errors import CliError
+
+INSTALL = 'pip install "spacy-mner[ray]"'
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `predict --engine ray`."""
+    group = parser.add_argument_group("--engine ray (OUTPUT is a folder of JSONL shards; see docs/distributed.md)")
+    group.add_argument("--address", default=None,
+                       help="Ray cluster to run on (e.g. ray://head:10001 or auto); default: a new local Ray")
+    group.add_argument("--workers", type=int, default=None,
+                       help="actors, each with its own pipeline; default: as many as the CPUs (or GPUs) allow")
+    group.add_argument("--cpus-per-worker", type=float, default=1.0,
+                       help="CPUs per worker, also its torch threads (default 1)")
+    group.add_argument("--gpus-per-worker", type=float, default=0.0,
+                       help="GPUs per worker (e.g. 1, or 0.5 to share one); default 0: CPU")
+    group.add_argument("--lines-per-shard", type=int, default=1000,
+                       help="input lines per task and output shard (default 1000)")
+
+
+class Chunk(NamedTuple):
+    """Consecutive lines of one input file: the unit of work and of output (one shard)."""
+
+    path: str
+    first_line: int
+    offset: int
+    length: int
+    lines: int
+    shard: str
+
+
+def predict_lines(nlp: Any, path: str, first_line: int, raw_lines: Iterable[bytes], batch_size: int,
+                  threshold: Optional[float]) -> Iterator[Tuple[Dict[str, Any], Optional[str]]]:
+    """The output objects of consecutive raw input lines, the first of them line `first_line` of `path`,
+    each with the message `predict` reports on stderr for it (None: nothing to report).
+
+    Built on the single-process `predict`'s per-line parts (a line to a post, tagging in order, the output
+    object or error line), so that both engines write the same lines; this is the one place that ties the
+    engine to them.
+    """
+    from ..cli.jsonl import _parse
+    from ..cli.predict import prediction
+    from ..cli.tagging import tag_posts
+    from ..pipeline.confidence import pipeline_spans_key
+
+    key = pipeline_spans_key(nlp)
+    posts = (_parse(first_line + index, raw) for index, raw in enumerate(raw_lines))
+    for post, doc in tag_posts(nlp, posts, batch_size=batch_size, n_process=1):
+        message = post.error if doc is None else doc._.image_error and f"{doc._.image_error}; tagged from its text"
+        yield {"file": path, **prediction(post, doc, key, threshold)}, message and f"{path}, {post.name}: {message}"
+
+
+class ShardTagger:
+    """A Ray Data worker: loads the pipeline once, then tags chunks and writes their shards."""
+
+    def __init__(self, model: str, output: str, cwd: str, threads: int, use_gpu: bool, batch_size: int,
+                 threshold: Optional[float]):
+        import torch
+
+        from ..cli.loading import load_pipeline
+
+        if os.path.isdir(cwd):  # relative image paths are read from the driver's folder, as in `predict`
+            os.chdir(cwd)
+        torch.set_num_threads(threads)
+        self.nlp = load_pipeline(model, 0 if use_gpu else -1)  # Ray gives a GPU worker its GPU as device 0
+        self.output = Path(output)
+        self.batch_size, self.threshold = batch_size, threshold
+
+    def __call__(self, batch: Dict[str, Any]) -> Dict[str, List[Any]]:
+        result: Dict[str, List[Any]] = {"shard": [], "lines": [], "errors": [], "messages": []}
+        for chunk in map(Chunk, *(batch[field] for field in Chunk._fields)):
+            with open(chunk.path, "rb") as file:
+                file.seek(int(chunk.offset))
+                data = file.read(int(chunk.length))
+            rows = predict_lines(self.nlp, str(chunk.path), int(chunk.first_line), io.BytesIO(data),
+                                 self.batch_size, self.threshold)
+            messages, lines, errors = [], 0, 0
+            partial = self.output / f".{chunk.shard}.{os.getpid()}.part"
+            with open(partial, "w", encoding="utf8") as out:
+                for row, message in rows:
+                    lines += 1
+                    errors += "error" in row
+                    if message:
+                        messages.append(message)
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            os.replace(partial, self.output / str(chunk.shard))
+            result["shard"].append(str(chunk.shard))
+            result["lines"].append(lines)
+            result["errors"].append(errors)
+            result["messages"].append(json.dumps(messages))
+        return result
+
+
+def input_files(spec: Path) -> List[Path]:
+    """The JSONL files `spec` names: a file, a folder's `*.jsonl` (sorted), or a glob (sorted)."""
+    if spec.is_file():
+        return [spec]
+    if spec.is_dir():
+        files = sorted(path for path in spec.glob("*.jsonl") if path.is_file())
+        if not files:
+            raise CliError(f"{spec}: folder without *.jsonl files")
+        return files
+    files = sorted(Path(name) for name in glob.glob(str(spec)) if Path(name).is_file())
+    if not files:
+        raise CliError(f"{spec}: no such file, folder or matching files")
+    return files
+
+
+def plan_chunks(files: List[Path], lines_per_shard: int) -> Iterator[Chunk]:
+    """The chunks of `lines_per_shard` lines that cover `files`, in input order."""
+    for number, path in enumerate(files, 1):
+        with open(path, "rb") as file:
+            first_line, offset, lines, length = 1, 0, 0, 0
+            for raw in file:
+                lines += 1
+                length += len(raw)
+                if lines == lines_per_shard:
+                    yield Chunk(str(path), first_line, offset, length, lines, _shard(number, path, first_line))
+                    first_line, offset, lines, length = first_line + lines, offset + length, 0, 0
+            if lines:
+                yield Chunk(str(path), first_line, offset, length, lines, _shard(number, path, first_line))
+
+
+def _shard(number: int, path: Path, first_line: int) -> str:
+    return f"{number:05d}.{path.stem}.{first_line:010d}.jsonl"
+
+
+def _import_ray() -> Any:
+    try:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise CliError(f"--engine ray needs Ray, which is not installed: {INSTALL}") from None
+    return ray
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.batch_size < 1 or args.lines_per_shard < 1:
+        raise CliError("--batch-size and --lines-per-shard must be at least 1")
+    if args.n_process != 1 or args.gpu_id != -1 or args.resume:
+        raise CliError("--engine ray runs on --workers and --gpus-per-worker, and has no --n-process, "
+                       "--gpu-id or --resume (start again into an empty folder)")
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise CliError(f"--threshold must be between 0 and 1, not {args.threshold}")
+    if args.cpus_per_worker <= 0 or args.gpus_per_worker < 0 or (args.workers is not None and args.workers < 1):
+        raise CliError("--cpus-per-worker must be above 0, --gpus-per-worker at least 0, --workers at least 1")
+    if not Path(args.model).exists():
+        import spacy
+
+        if not spacy.util.is_package(args.model):
+            raise CliError(f"{args.model}: no such folder (nor an installed pipeline package)")
+    if args.output.is_file() or (args.output.is_dir() and any(args.output.iterdir())):
+        raise CliError(f"{args.output}: exists and is not an empty folder (the output is a folder of shards)")
+
+
+def _reason(error: Exception) -> str:
+    """The one line that says why a Ray run failed: a worker's own `CliError`, else Ray's first line."""
+    text = str(error)
+    for line in text.splitlines():
+        if "CliError: " in line:
+            return line.split("CliError: ", 1)[1].strip()
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def _pool_size(ray: Any, args: argparse.Namespace) -> int:
+    if args.workers is not None:
+        return args.workers
+    resources = ray.cluster_resources()
+    sizes = [int(resources.get("CPU", 1) // args.cpus_per_worker)]
+    if args.gpus_per_worker:
+        sizes.append(int(resources.get("GPU", 0) // args.gpus_per_worker))
+    return max(1, min(sizes))
+
+
+def run(args: argparse.Namespace) -> int:
+    """`predict --engine ray`: tag the input on a Ray actor pool and write a folder of shards."""
+    from tqdm import tqdm
+
+    try:
+        ray = _import_ray()
+        _check(args)
+        files = input_files(args.input)
+        chunks = list(plan_chunks(files, args.lines_per_shard))
+        started = not ray.is_initialized()
+        if started:
+            try:  # without --address, a new local Ray with the machine's cores (never a stray local cluster)
+                ray.init(address=args.address or "local", include_dashboard=False, log_to_driver=True)
+            except (ConnectionError, RuntimeError, ValueError) as error:
+                raise CliError(f"--address {args.address}: cannot connect to Ray ({error})") from None
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+    args.output.mkdir(parents=True, exist_ok=True)
+    read = errors = 0
+    try:
+        if chunks:
+            ray.data.DataContext.get_current().enable_progress_bars = False
+            dataset = ray.data.from_items([chunk._asdict() for chunk in chunks], override_num_blocks=len(chunks))
+            threads = max(1, int(args.cpus_per_worker))
+            tagged = dataset.map_batches(
+                ShardTagger,
+                fn_constructor_kwargs={"model": str(args.model), "output": str(args.output.resolve()),
+                                       "cwd": os.getcwd(), "threads": threads,
+                                       "use_gpu": args.gpus_per_worker > 0, "batch_size": args.batch_size,
+                                       "threshold": args.threshold},
+                batch_size=1, concurrency=_pool_size(ray, args),
+                num_cpus=args.cpus_per_worker, num_gpus=args.gpus_per_worker)
+            with tqdm(total=sum(chunk.lines for chunk in chunks), unit="post", desc="predicting") as progress:
+                for row in tagged.iter_rows():
+                    read += row["lines"]
+                    errors += row["errors"]
+                    for message in json.loads(row["messages"]):
+                        tqdm.write(message, file=sys.stderr)
+                    progress.update(row["lines"])
+    except ray.exceptions.RayError as error:  # a worker that cannot start (a broken model) or is lost for good
+        print(f"error: the Ray run failed: {_reason(error)} (the shards in {args.output} are complete)",
+              file=sys.stderr)
+        return 1
+    finally:
+        for partial in args.output.glob(".*.part"):  # left by workers that died mid-shard
+            partial.unlink()
+        if started:
+            ray.shutdown()
+    print(f"{read} lines read, {read - errors} posts predicted, {errors} errors: "
+          f"{len(chunks)} shards in {args.output}")
+    return 0

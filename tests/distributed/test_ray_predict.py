@@ -1,0 +1,158 @@
+"""`predict --engine ray`: the same lines as the single-process `predict`, bad lines as error lines, and
+every input line exactly once even when a worker is killed mid-run."""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import psutil
+import pytest
+from PIL import Image
+from skimage import data
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.util import fix_random_seed
+
+from spacy_mner.__main__ import main
+from spacy_mner.distributed.ray_predict import input_files, plan_chunks
+
+POSTS = [
+    (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
+    (["@NASA", "launches", "from", "Florida", "!"], ["B-ORG", "O", "O", "B-LOC", "O"]),
+]
+
+
+@pytest.fixture
+def model(make_nlp, tmp_path):
+    """A seeded, briefly trained pipeline: the real EfficientNet-Lite0 `image_labels`, then a small CWI."""
+    fix_random_seed(0)
+    nlp = make_nlp()
+    nlp.add_pipe("image_labels", first=True)
+    egs = [Example(Doc(nlp.vocab, words=w), Doc(nlp.vocab, words=w, ents=t)) for w, t in POSTS]
+    optimizer = nlp.initialize(lambda: egs)
+    for _ in range(10):
+        nlp.update(egs, sgd=optimizer)
+    nlp.to_disk(tmp_path / "model")
+    return tmp_path / "model"
+
+
+def read_shards(folder):
+    """The output lines of a shard folder, in shard-name order (the documented way to restore input order)."""
+    return [json.loads(line) for shard in sorted(folder.glob("*.jsonl"))
+            for line in shard.read_text(encoding="utf8").splitlines()]
+
+
+def test_input_files_and_chunks_cover_every_line(tmp_path):
+    for name, count in [("a.jsonl", 5), ("b.jsonl", 3), ("c.txt", 2)]:
+        (tmp_path / name).write_text("".join(f'{{"text": "post {i}"}}\n' for i in range(count)))
+    (tmp_path / "empty.jsonl").write_text("")
+    files = input_files(tmp_path)
+    assert [path.name for path in files] == ["a.jsonl", "b.jsonl", "empty.jsonl"]
+    assert input_files(tmp_path / "[ab].jsonl") == files[:2]
+    assert input_files(tmp_path / "c.txt") == [tmp_path / "c.txt"]
+    chunks = list(plan_chunks(files, 2))
+    assert [(chunk.first_line, chunk.lines) for chunk in chunks] == [(1, 2), (3, 2), (5, 1), (1, 2), (3, 1)]
+    assert len({chunk.shard for chunk in chunks}) == 5 and sorted(c.shard for c in chunks) == [c.shard for c in chunks]
+    first = (tmp_path / "a.jsonl").read_bytes()
+    assert b"".join(first[c.offset:c.offset + c.length] for c in chunks[:3]) == first
+
+
+def test_without_ray_a_clear_error(model, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    (tmp_path / "posts.jsonl").write_text('{"text": "Obama"}\n')
+    assert main(["predict", str(model), str(tmp_path / "posts.jsonl"), str(tmp_path / "out"), "--engine", "ray"]) == 1
+    assert capsys.readouterr().err == 'error: --engine ray needs Ray, which is not installed: pip install "spacy-mner[ray]"\n'
+
+
+def test_same_lines_as_predict_from_a_folder_of_shards(ray_session, model, tmp_path, capsys):
+    cat = tmp_path / "cat.jpg"
+    Image.fromarray(data.chelsea()).save(cat)
+    lines = [
+        json.dumps({"text": "Obama visits Paris today", "id": 1}),
+        "{not json",
+        json.dumps({"id": "no-text", "image": None}),
+        json.dumps({"text": "Ana at the World Cup", "image": str(tmp_path / "missing.jpg"), "id": 4}),
+        "",
+        json.dumps({"text": "Chelsea watching @NASA launches from Florida !", "image": str(cat), "id": "cat"}),
+        json.dumps({"text": "Paris in the rain \u2614 again", "image": None}),
+        json.dumps({"text": "@NASA visits Florida", "image": str(cat), "id": 8}),
+    ]
+    whole = tmp_path / "posts.jsonl"
+    whole.write_text("\n".join(lines) + "\n", encoding="utf8")
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "part-0.jsonl").write_text("\n".join(lines[:5]) + "\n", encoding="utf8")
+    (shards / "part-1.jsonl").write_text("\n".join(lines[5:]) + "\n", encoding="utf8")
+
+    assert main(["predict", str(model), str(whole), str(tmp_path / "single.jsonl")]) == 0
+    single = [json.loads(line) for line in (tmp_path / "single.jsonl").read_text(encoding="utf8").splitlines()]
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["predict", str(model), str(shards), str(out), "--engine", "ray", "--workers", "2",
+                 "--lines-per-shard", "2", "--batch-size", "2"]) == 0
+    captured = capsys.readouterr()
+    errors = sum("error" in row for row in single)
+    assert errors == 3 and any("image_error" in row for row in single)
+    assert f"8 lines read, {8 - errors} posts predicted, {errors} errors: 5 shards in" in captured.out
+    assert f"{shards / 'part-0.jsonl'}, line 2: not JSON" in captured.err
+    assert f"{shards / 'part-0.jsonl'}, line 4 (id 4): " in captured.err  # the missing image, as predict says
+
+    rows = read_shards(out)
+    assert len(rows) == len(single) == 8
+    positions = [(row.pop("file"), row.pop("line")) for row in rows]
+    assert positions == [(str(shards / "part-0.jsonl"), n) for n in range(1, 6)] + \
+        [(str(shards / "part-1.jsonl"), n) for n in range(1, 4)]
+    labelled = 0
+    for row, expected in zip(rows, single):
+        del expected["line"]  # the single-process file numbers the lines of one file
+        # the batches differ (chunks), so the last float bits of a probability or a score may too
+        labels, expected_labels = row.pop("image_labels", []), expected.pop("image_labels", [])
+        assert [label for label, _ in labels] == [label for label, _ in expected_labels]
+        assert [prob for _, prob in labels] == pytest.approx([prob for _, prob in expected_labels], abs=1e-6)
+        labelled += bool(labels)
+        scores = [ent.pop("score") for ent in row.get("entities", [])]
+        assert scores == pytest.approx([ent.pop("score") for ent in expected.get("entities", [])], abs=1e-6)
+        assert row == expected
+    assert labelled == 2 and any(row.get("entities") for row in rows)
+    assert not list(out.glob(".*"))  # no partial shard left
+
+
+def test_a_killed_worker_is_retried_and_no_line_is_lost_or_repeated(ray_session, model, tmp_path, capsys):
+    posts = tmp_path / "posts.jsonl"
+    lines = [json.dumps({"text": f"Obama visits Paris on day {i}", "id": i}) if i % 100 else "{broken"
+             for i in range(1, 3001)]
+    posts.write_text("\n".join(lines) + "\n", encoding="utf8")
+    out = tmp_path / "out"
+    status = []
+    run = threading.Thread(target=lambda: status.append(main(
+        ["predict", str(model), str(posts), str(out), "--engine", "ray", "--workers", "2",
+         "--lines-per-shard", "50"])))
+    run.start()
+    deadline, killed, shards_at_kill = time.monotonic() + 120, None, None
+    while killed is None and time.monotonic() < deadline and run.is_alive():
+        if out.is_dir() and list(out.glob("*.jsonl")):
+            workers = [p for p in psutil.process_iter(["pid", "cmdline"])
+                       if any("MapWorker" in part for part in p.info["cmdline"] or [])]
+            if workers:
+                shards_at_kill = len(list(out.glob("*.jsonl")))
+                os.kill(workers[0].info["pid"], signal.SIGKILL)
+                killed = workers[0].info["pid"]
+        time.sleep(0.05)
+    run.join(timeout=180)
+    assert killed is not None and not run.is_alive() and status == [0]
+    assert shards_at_kill < 60  # the kill came mid-run
+    rows = read_shards(out)
+    assert [row["line"] for row in rows] == list(range(1, 3001))
+    assert sum("error" in row for row in rows) == 30
+    assert "3000 lines read, 2970 posts predicted, 30 errors: 60 shards" in capsys.readouterr().out
+
+
+def test_a_model_the_workers_cannot_load_is_a_one_line_error(ray_session, tmp_path, capsys):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "posts.jsonl").write_text('{"text": "Obama"}\n')
+    assert main(["predict", str(tmp_path / "model"), str(tmp_path / "posts.jsonl"), str(tmp_path / "out"),
+                 "--engine", "ray", "--workers", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: the Ray run failed: {tmp_path / 'model'}: cannot load a spaCy pipeline")
