@@ -4,7 +4,6 @@ import itertools
 
 import numpy
 import pytest
-import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import fix_random_seed

@@ -1,7 +1,5 @@
 """The served API: every endpoint, its OpenAPI description, and each limit answered with a JSON error."""
 import base64
-import io
-import json
 import socket
 import struct
 import time
@@ -9,7 +7,6 @@ import zlib
 
 import httpx
 import pytest
-from PIL import Image
 
 from servers import CATS, LIMITS, post_json
 
