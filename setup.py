@@ -63,7 +63,7 @@ setup(
             "spacy_mner.MSB.v1 = spacy_mner.models.msb:build_msb",
         ],
         "spacy_readers": [
-            "spacy_mner.MultimodalCorpus.v1 = spacy_mner.training.reader:create_multimodal_corpus",
+            "spacy_mner.MultimodalCorpus.v1 = spacy_mner.training_hooks.reader:create_multimodal_corpus",
         ],
         "spacy_misc": [
             "spacy_mner.efficientnet_lite0.v1 = spacy_mner.image_labels.classifiers:efficientnet_lite0",
@@ -76,8 +76,8 @@ setup(
             "spacy_mner.social_tokenizer.v1 = spacy_mner.tokenizer:create_social_tokenizer",
         ],
         "spacy_callbacks": [
-            "spacy_mner.multimodal_evaluate.v1 = spacy_mner.training.evaluate:make_multimodal_evaluate",
-            "spacy_mner.static_vectors.v1 = spacy_mner.training.vectors:make_static_vectors_callback",
+            "spacy_mner.multimodal_evaluate.v1 = spacy_mner.training_hooks.evaluate:make_multimodal_evaluate",
+            "spacy_mner.static_vectors.v1 = spacy_mner.training_hooks.vectors:make_static_vectors_callback",
         ],
     },
 )

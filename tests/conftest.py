@@ -89,7 +89,7 @@ def conll_dir() -> Path:
 @pytest.fixture(scope="session")
 def small_vectors():
     """The real GloVe 50d + en_core_web_md 300d table, cut to the 5000 most frequent words (built once)."""
-    from spacy_mner.training.vectors import build_vectors
+    from spacy_mner.training_hooks.vectors import build_vectors
 
     return build_vectors(["glove-6b-50d", "en_core_web_md"], max_rows=5000)
 

@@ -8,7 +8,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import load_config
 
-from spacy_mner.training.reader import MultimodalCorpus
+from spacy_mner.training_hooks.reader import MultimodalCorpus
 from spacy_mner.pipeline.crf_ner import CRFEntityRecognizer
 from spacy_mner.tokenizer import social_tokenizer
 

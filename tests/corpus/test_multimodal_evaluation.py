@@ -17,7 +17,7 @@ from spacy.training import Corpus, Example
 from spacy.language import Language
 from spacy.util import fix_random_seed
 
-from spacy_mner.training.reader import MultimodalCorpus
+from spacy_mner.training_hooks.reader import MultimodalCorpus
 
 TEXTS = [["Rocket", "is", "here"], ["I", "love", "Rocket"], ["Rocket", "again", "tonight"], ["so", "much", "Rocket"]]
 CAPTIONS = {"PER": "a small brown dog on a sofa", "ORG": "a rock band playing on a stage"}

@@ -11,7 +11,7 @@ from spacy.util import fix_random_seed
 
 from spacy_mner.models.cwi_features import doc_image_word_ids, vector_key
 from spacy_mner.models.layers import CharCNN, SineReLU, TargetedDropout
-from spacy_mner.training.vectors import build_vectors, make_static_vectors_callback
+from spacy_mner.training_hooks.vectors import build_vectors, make_static_vectors_callback
 
 
 def test_sine_relu():

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 MODULES = ["spacy_mner", "spacy_mner.models.msb", "spacy_mner.models.cwi", "spacy_mner.pipeline.crf_ner",
-           "spacy_mner.training.reader", "spacy_mner.training.evaluate", "spacy_mner.training.vectors"]
+           "spacy_mner.training_hooks.reader", "spacy_mner.training_hooks.evaluate", "spacy_mner.training_hooks.vectors"]
 
 
 def run(code: str) -> str:
