@@ -103,3 +103,19 @@ def test_entities_without_scores_show_their_label_only():
     doc = spacy.blank("en").make_doc("Ana in Paris")
     doc.ents = [doc.char_span(0, 3, "PER")]
     assert ">PER</span>" in render_html([doc])
+
+
+def test_a_corpus_of_six_types_of_its_own_is_drawn_with_six_colours():
+    from pathlib import Path
+
+    from spacy.vocab import Vocab
+
+    from spacy_mner.corpus.docbin import read_corpus
+
+    corpus = Path(__file__).resolve().parent.parent / "corpus" / "six_types" / "train.txt"
+    docs = read_corpus(corpus, Vocab())
+    labels = sorted({ent.label_ for doc in docs for ent in doc.ents})
+    assert labels == ["corporation", "creative-work", "group", "location", "person", "product"]
+    page = render_html(docs)
+    for label in labels:
+        assert f">{label}</span>" in page and label_colour(label) in page
