@@ -27,7 +27,8 @@ from starlette.middleware import Middleware
 
 from ..html_page import label_colour
 from .batcher import MicroBatcher
-from .limits import AdmissionMiddleware, Admissions, Limits
+from .admission import AdmissionMiddleware, Admissions
+from .limits import Limits
 from .schemas import BatchResponse, Error, Info, NERResponse, post_model
 from .tagging import Post, PostError, tag
 
