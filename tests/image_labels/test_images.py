@@ -193,6 +193,17 @@ def test_transparent_pixels_become_white(tmp_path):
     assert image.getpixel((15, 5)) == (255, 0, 0)
 
 
+@pytest.mark.parametrize("format", ["PPM", "ICO", "EPS"])
+def test_formats_outside_the_accepted_ones_are_not_opened(tmp_path, format):
+    path = tmp_path / f"image.{format.lower()}"
+    if format == "EPS":  # PIL writes EPS only with Ghostscript; the header is what its EPS decoder looks for
+        path.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    else:
+        Image.new("RGB", (16, 16), (255, 0, 0)).save(path, format)
+    assert_unusable(path, "UnidentifiedImageError")
+    assert Image.open(path).format == format  # PIL itself would have opened it
+
+
 def test_animated_gif_gives_its_first_frame(tmp_path):
     frames = [Image.new("RGB", (16, 16), colour) for colour in [(255, 0, 0), (0, 0, 255)]]
     path = tmp_path / "animated.gif"

@@ -62,14 +62,16 @@ def test_one_job_waits_at_most_max_wait_and_a_failure_fails_its_group_only():
     assert 0.04 <= asyncio.run(main()) < 1.0
 
 
-def test_entity_scores_come_from_the_ents_span_group():
+def test_entity_scores_come_from_the_pipelines_span_group():
     nlp = spacy.blank("en")
     doc = nlp("\U0001F600 Obama visits Paris")
     doc.ents = [Span(doc, 1, 2, "PER"), Span(doc, 3, 4, "LOC")]
-    assert [e["score"] for e in doc_result(doc)["entities"]] == [None, None]
+    assert [e["score"] for e in doc_result(doc, "ents")["entities"]] == [None, None]
     doc.spans["ents"] = list(doc.ents)
     doc.spans["ents"].attrs["scores"] = [0.9, 0.4]
-    result = doc_result(doc)
+    assert [e["score"] for e in doc_result(doc, "other")["entities"]] == [None, None]  # another key: none
+    assert [e["score"] for e in doc_result(doc, None)["entities"]] == [None, None]  # scores turned off
+    result = doc_result(doc, "ents")
     assert [(e["text"], e["start"], e["end"], e["label"], e["score"]) for e in result["entities"]] == [
         ("Obama", 2, 7, "PER", pytest.approx(0.9)), ("Paris", 15, 20, "LOC", pytest.approx(0.4))]
     assert result["image_labels"] == []

@@ -9,6 +9,7 @@ JPEGs are decoded at 1/2, 1/4 or 1/8 scale (`Image.draft`), other formats are re
 """
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Optional, Tuple, Union
@@ -46,6 +47,12 @@ def load_image(image: ImageInput, post: str) -> Optional[Image.Image]:
     return picture
 
 
+# the formats posts' images come in; PIL's other decoders (EPS runs Ghostscript; FITS, PSD, SGI...) are rarely
+# needed and are where its security fixes have been, so bytes in those formats are not an image to us
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG covers multi-picture (MPO) files
+_IN_MEMORY_FILE = re.compile(r" ?<_io\.BytesIO object at 0x[0-9a-f]+>")
+
+
 def read_image(image: ImageInput, post: str = "?") -> Tuple[Optional[Image.Image], Optional[str]]:
     """`(RGB image, None)`, `(None, why the image cannot be used)`, or `(None, None)` for no image.
 
@@ -70,6 +77,7 @@ def read_image(image: ImageInput, post: str = "?") -> Tuple[Optional[Image.Image
     # broken files; each of them means "this image is unusable", never "stop the run".
     except Exception as error:  # noqa: BLE001
         message = f"{type(error).__name__}: {error}"
+    message = _IN_MEMORY_FILE.sub("", message)  # PIL names an in-memory file by its address: noise to a user
     return None, f"image {source} cannot be used ({message})"
 
 
@@ -90,7 +98,7 @@ def _load(image: Union[str, os.PathLike, bytes, Image.Image]) -> Image.Image:
     # after `draft` has chosen how many pixels a JPEG really needs. (PIL still refuses twice its limit.)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(file) as opened:
+        with Image.open(file, formats=FORMATS) as opened:
             opened.draft(None, (WORKING_SIDE, WORKING_SIDE))
             return _shrink(_to_rgb(_checked(opened)))
 

@@ -6,8 +6,6 @@ loop only moves bytes. A post whose image cannot be used gets a `PostError` (415
 or too many pixels; 500: a component failed on it) instead of a result, without stopping the other posts
 of its group.
 """
-import re
-import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -17,10 +15,10 @@ from spacy.tokens import Doc
 
 from ..cli.jsonl import JsonlPost
 from ..cli.tagging import tag_posts
-from ..image_labels.images import ImageWarning, load_image
+from ..image_labels.images import read_image
+from ..pipeline.confidence import entity_scores, pipeline_spans_key
 
 Result = Dict[str, Any]
-_PIL_OBJECT = re.compile(r" ?<_io\.BytesIO object at 0x[0-9a-f]+>")
 
 
 @dataclass
@@ -50,10 +48,11 @@ def tag(nlp: Language, posts: List[Post]) -> List[Union[Result, PostError]]:
             outcomes[i] = problem
         else:  # the decoded image goes in as it is (the image_labels component takes PIL images too)
             usable.append(JsonlPost(i, post.text, image=image, caption=post.caption))  # type: ignore[arg-type]
+    spans_key = pipeline_spans_key(nlp)
     # the apps' runner: a post a component fails on gets its own error, the others of its group are tagged
     for item, doc in tag_posts(nlp, usable, batch_size=max(1, len(usable)), n_process=1):
         if doc is not None:
-            outcomes[item.line] = doc_result(doc)
+            outcomes[item.line] = doc_result(doc, spans_key)
         else:
             failed = item.error.startswith("the pipeline failed")
             outcomes[item.line] = PostError(500 if failed else 422, item.error)
@@ -62,39 +61,22 @@ def tag(nlp: Language, posts: List[Post]) -> List[Union[Result, PostError]]:
 
 def decode_image(data: bytes) -> Tuple[Optional[Image.Image], Optional[PostError]]:
     """The decoded image, or the error that says why it cannot be used (the loader's own reason)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ImageWarning)
-        image = load_image(data, "in the request")
+    image, reason = read_image(data, "in the request")
     if image is not None:
         return image, None
-    warned = [str(w.message) for w in caught if issubclass(w.category, ImageWarning)]
-    # the loader's warning reads "post P: image <N bytes> cannot be used (REASON); it gets no image labels"
-    match = re.search(r"cannot be used \((.*)\); it gets no image labels", warned[-1] if warned else "", re.DOTALL)
-    reason = _PIL_OBJECT.sub("", match.group(1)) if match else "unknown reason"
     # PIL names bytes in no image format it knows UnidentifiedImageError; anything else is a broken image
-    status = 415 if "UnidentifiedImageError" in reason else 422
-    return None, PostError(status, f"the image ({len(data)} bytes) cannot be used: {reason}")
+    status = 415 if "UnidentifiedImageError" in (reason or "") else 422
+    return None, PostError(status, reason or "the image cannot be used")
 
 
-def doc_result(doc: Doc) -> Result:
-    """The JSON-ready result of one tagged doc. Offsets count Python code points (str indices)."""
-    scores = entity_scores(doc)
+def doc_result(doc: Doc, spans_key: Optional[str]) -> Result:
+    """The JSON-ready result of one tagged doc. Offsets count Python code points (str indices); `score` is
+    the entity's confidence where the pipeline stores one under `spans_key` (see `pipeline.confidence`)."""
     return {
         "text": doc.text,
         "entities": [
-            {"start": ent.start_char, "end": ent.end_char, "label": ent.label_, "text": ent.text,
-             "score": scores.get((ent.start_char, ent.end_char, ent.label_))}
-            for ent in doc.ents
+            {"start": ent.start_char, "end": ent.end_char, "label": ent.label_, "text": ent.text, "score": score}
+            for ent, score in zip(doc.ents, entity_scores(doc, spans_key))
         ],
         "image_labels": [{"label": label, "score": float(prob)} for label, prob in doc._.image_labels or []],
     }
-
-
-def entity_scores(doc: Doc) -> Dict[Tuple[int, int, str], float]:
-    """The confidence of each entity where the pipeline gives one: `doc.spans["ents"].attrs["scores"]`,
-    aligned to that span group (spancat's convention); empty where the pipeline stores none."""
-    group = doc.spans.get("ents")
-    scores = group.attrs.get("scores") if group is not None else None
-    if scores is None:
-        return {}
-    return {(span.start_char, span.end_char, span.label_): float(score) for span, score in zip(group, scores)}
