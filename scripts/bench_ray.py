@@ -21,7 +21,7 @@ from typing import Dict, List, Tuple
 
 import psutil
 
-from spacy_mner.corpus.twitter import read_posts
+from spacy_mner.corpus.twitter import read_twitter_posts
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
@@ -34,7 +34,7 @@ ENGINES = {
 
 def write_posts(path: Path, count: int) -> float:
     """`count` JSONL posts cycled from the sample's splits; returns the share with an image."""
-    posts = [post for split in ("train", "dev", "test") for post in read_posts(SAMPLE / f"{split}.txt")]
+    posts = [post for split in ("train", "dev", "test") for post in read_twitter_posts(SAMPLE / f"{split}.txt")]
     with_image = 0
     with open(path, "w", encoding="utf8") as out:
         for number in range(count):

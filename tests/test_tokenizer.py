@@ -16,6 +16,7 @@ CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.cf
 CASES = {
     "Go #Blackhawks! @NHL:": ["Go", "#Blackhawks", "!", "@NHL", ":"],
     "$AAPL up $5": ["$AAPL", "up", "$", "5"],
+    "bought $AAPL. and $BRK.B": ["bought", "$AAPL", ".", "and", "$BRK.B"],
     "read http://t.co/Z3neVBQ7vF, and http://t.co… or http:… h…": [
         "read", "http://t.co/Z3neVBQ7vF", ",", "and", "http://t.co…", "or", "http:…", "h…"],
     "xD :-) <3 so 😂😂 👍🏽 👨\u200d👩\u200d👧 🇺🇸!": ["xD", ":-)", "<3", "so", "😂😂", "👍🏽", "👨\u200d👩\u200d👧", "🇺🇸", "!"],

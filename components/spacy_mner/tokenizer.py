@@ -25,7 +25,7 @@ _MODIFIERS = "[\U0001F3FB-\U0001F3FF\uFE0F\u20E3]*"
 EMOJI = f"(?:[\U0001F1E6-\U0001F1FF]{{2}}|{_PICTOGRAPH}{_MODIFIERS}(?:\u200d{_PICTOGRAPH}{_MODIFIERS})*)"
 HASHTAG = r"#\w+"
 MENTION = r"@\w+"
-CASHTAG = r"\$[A-Za-z][A-Za-z.]*"
+CASHTAG = r"\$[A-Za-z]+(?:\.[A-Za-z]+)*"  # $AAPL, $BRK.B; not a sentence-final period
 # a link the API cut short: any prefix of "https://..." ending in the ellipsis
 TRUNCATED_URL = r"h(?:t(?:t(?:p(?:s)?)?)?)?(?::(?:/(?:/\S*)?)?)?…|(?:https?://|www\.)\S*…"
 # a whole link (before spaCy's suffix rules can cut a unit such as "g" off "http://t.co/Y03E9Ekg2g")

@@ -129,9 +129,18 @@ def test_an_interrupted_run_resumes_without_tagging_the_done_lines(model, sixtee
 
 def test_resume_refuses_an_output_that_is_not_predicts(model, sixteen_lines, tmp_path, capsys):
     output = tmp_path / "out.jsonl"
-    output.write_text('{"line": 1}\n{"line": 5}\n', encoding="utf8")
+    written = '{"line": 1}\n{"line": 5}\n{"line": 3, "te'  # ... and a last line cut short
+    output.write_text(written, encoding="utf8")
     assert main(["predict", str(model), str(sixteen_lines), str(output), "--resume"]) == 1
     assert capsys.readouterr().err == f"error: --resume: {output} has 2 lines but its last one is for input line 5\n"
+    assert output.read_text(encoding="utf8") == written  # refused before anything was cut
+
+
+def test_resume_refuses_an_output_longer_than_the_input(model, sixteen_lines, tmp_path, capsys):
+    output = tmp_path / "out.jsonl"
+    output.write_text("".join(f'{{"line": {i}}}\n' for i in range(1, 18)), encoding="utf8")
+    assert main(["predict", str(model), str(sixteen_lines), str(output), "--resume"]) == 1
+    assert "has 17 lines, more than" in capsys.readouterr().err
 
 
 def test_threshold_drops_the_entities_below_it(model, sixteen_lines, tmp_path):

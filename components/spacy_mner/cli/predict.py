@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
             raise CliError(f"--threshold must be between 0 and 1, not {args.threshold}")
         done = lines_done(args.output) if args.resume else 0
+        if done > count_lines(args.input):
+            raise CliError(f"--resume: {args.output} has {done} lines, more than {args.input} has: another input's output?")
         if args.n_process != 1:
             import torch
 
@@ -92,23 +94,23 @@ def run(args: argparse.Namespace) -> int:
 
 def lines_done(output: Path) -> int:
     """How many input lines an interrupted run wrote to `output` (0 if there is none); a last line cut
-    short is removed, so that it is tagged again."""
+    short is removed, so that it is tagged again. Nothing is changed unless `output` is one that predict
+    wrote (a CliError says why not)."""
     if not output.exists():
         return 0
     data = output.read_bytes()
     complete = data[: data.rfind(b"\n") + 1]
+    lines = complete.splitlines()
+    if lines:
+        try:
+            last = json.loads(lines[-1])["line"]
+        except (ValueError, KeyError, TypeError):
+            raise CliError(f"--resume: {output}'s last line is not a line that predict writes") from None
+        if last != len(lines):
+            raise CliError(f"--resume: {output} has {len(lines)} lines but its last one is for input line {last}")
     if len(complete) < len(data):
         with open(output, "r+b") as file:
             file.truncate(len(complete))
-    lines = complete.splitlines()
-    if not lines:
-        return 0
-    try:
-        last = json.loads(lines[-1])["line"]
-    except (ValueError, KeyError, TypeError):
-        raise CliError(f"--resume: {output}'s last line is not a line that predict writes") from None
-    if last != len(lines):
-        raise CliError(f"--resume: {output} has {len(lines)} lines but its last one is for input line {last}")
     return len(lines)
 
 

@@ -194,6 +194,9 @@ def _pool_size(ray: Any, args: argparse.Namespace) -> int:
     resources = ray.cluster_resources()
     sizes = [int(resources.get("CPU", 1) // args.cpus_per_worker)]
     if args.gpus_per_worker:
+        if resources.get("GPU", 0) < args.gpus_per_worker:  # no worker could ever be placed: the run would wait
+            raise CliError(f"--gpus-per-worker {args.gpus_per_worker}: the Ray cluster has "
+                           f"{resources.get('GPU', 0):g} GPUs")
         sizes.append(int(resources.get("GPU", 0) // args.gpus_per_worker))
     return max(1, min(sizes))
 
@@ -243,11 +246,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: the Ray run failed: {_reason(error)} (the shards in {args.output} are complete)",
               file=sys.stderr)
         return 1
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
+        if started:  # first, so that no worker still writes a shard while the partial ones are removed
+            ray.shutdown()
         for partial in args.output.glob(".*.part"):  # left by workers that died mid-shard
             partial.unlink()
-        if started:
-            ray.shutdown()
     print(f"{read} lines read, {read - errors} posts predicted, {errors} errors: "
           f"{len(chunks)} shards in {args.output}")
     return 0
