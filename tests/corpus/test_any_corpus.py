@@ -143,6 +143,13 @@ def record(**fields) -> str:
         ('{"text": "broken', "not valid JSON"),
         ("[1, 2]", "expected a JSON object"),
         (record(tokens=[{"text": "Bob", "start": 1, "end": 4}]), "is not text"),
+        (record(tokens=[{"text": "Bob", "start": "0", "end": 3}]), "start and end must be integers"),
+        (json.dumps({"text": "Bob!! lives", "tokens": [{"text": "Bob", "start": 0, "end": 3},
+                                                        {"text": "lives", "start": 6, "end": 11}]}),
+         "'!! ' before token 2 is in no token"),
+        (json.dumps({"text": "Bob lives here", "tokens": [{"text": "Bob", "start": 0, "end": 3},
+                                                           {"text": "lives", "start": 4, "end": 9}]}),
+         "' here' after the last token is in no token"),
         (record(image="missing.jpg"), "no such file"),
     ],
 )

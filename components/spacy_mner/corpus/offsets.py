@@ -115,11 +115,18 @@ def _tokens(path: Path, where: Where, text: str, record: Dict, make_doc: Callabl
         if not isinstance(token, dict) or not all(k in token for k in ("text", "start", "end")):
             raise CorpusFormatError(path, where, f"token {i + 1}: expected {{text, start, end}}, found {token!r}")
         start, end = token["start"], token["end"]
-        if text[start:end] != token["text"] or not token["text"] or (starts and start < starts[-1] + len(words[-1])):
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (start, end)):
+            raise CorpusFormatError(path, where, f"token {i + 1}: start and end must be integers, not {start!r}, {end!r}")
+        previous_end = starts[-1] + len(words[-1]) if starts else 0
+        if text[start:end] != token["text"] or not token["text"] or start < previous_end:
             raise CorpusFormatError(path, where, f"token {i + 1} {token['text']!r} is not text[{start}:{end}]")
+        if text[previous_end:start].strip():  # text no token covers would vanish from the post
+            raise CorpusFormatError(path, where, f"text {text[previous_end:start]!r} before token {i + 1} is in no token")
         words.append(token["text"])
         starts.append(start)
         spaces.append(bool(token.get("ws", text[end:end + 1] == " ")))
+    if text[starts[-1] + len(words[-1]):].strip():
+        raise CorpusFormatError(path, where, f"text {text[starts[-1] + len(words[-1]):]!r} after the last token is in no token")
     return words, spaces, starts
 
 
