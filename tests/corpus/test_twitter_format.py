@@ -109,6 +109,8 @@ def test_convert_cli_images_and_captions(sample_dir, tmp_path):
     n_captions = sum(d._.image_caption is not None for d in docs)
     assert n_images > 0 and n_captions > 0
     assert f"with image {n_images} ({100 * n_images / 30:.1f}%), with caption {n_captions}" in done.stdout
+    missing = [d._.image_id for d in docs if d._.image is None]
+    assert f"warning: {sample_dir / 'dev.txt'}: {len(missing)} of 30 posts have no image in {sample_dir / 'images'} (ids {', '.join(missing[:5])}, ...)" in done.stderr
 
 
 def test_convert_cli_missing_image_folder_is_a_warning(sample_dir, tmp_path):

@@ -45,6 +45,8 @@ class CorpusStats:
     scheme: Optional[str] = None
     unused_renames: List[str] = field(default_factory=list)
     rejected: int = 0  # records an annotation tool marks rejected or ignored, left out
+    images_folder: Optional[str] = None
+    missing_images: List[str] = field(default_factory=list)  # ids of posts whose image the folder lacks
 
     def report(self) -> str:
         ents = ", ".join(f"{k} {v}" for k, v in sorted(self.entities.items()))
@@ -64,7 +66,11 @@ class CorpusStats:
             f"a typo? (--rename {label}=OTHER_NAME merges it into another type)"
             for label, n in sorted(self.entities.items())
             if n < FEW_ENTITIES and n / total < FEW_SHARE
-        ] + [f"--rename {old}=...: the corpus has no entity of type {old!r}" for old in self.unused_renames]
+        ] + [f"--rename {old}=...: the corpus has no entity of type {old!r}" for old in self.unused_renames] + (
+            [f"{len(self.missing_images)} of {self.posts} posts have no image in {self.images_folder} (ids "
+             f"{', '.join(self.missing_images[:5])}{', ...' if len(self.missing_images) > 5 else ''}): "
+             "they get no image labels"] if self.missing_images else []
+        )
 
 
 def parse_renames(items: List[str]) -> Dict[str, str]:
@@ -252,4 +258,7 @@ def convert(
     DocBin(docs=docs, store_user_data=True).to_disk(output)
     stats = corpus_stats(docs)
     stats.format, stats.scheme, stats.unused_renames, stats.rejected = format, scheme, unused, rejected
+    if images is not None:
+        stats.images_folder = str(images)
+        stats.missing_images = [str(doc._.image_id) for doc in docs if doc._.image is None and doc._.image_id is not None]
     return stats
