@@ -57,6 +57,22 @@ def test_span_probability_is_the_crfs_own():
             assert prob == pytest.approx(brute_force(layer, doc_scores, span), rel=1e-4)
 
 
+def test_span_probabilities_in_chunks_are_the_same(monkeypatch):
+    """Long posts go through in chunks of spans (bounded memory): the same probabilities as in one call."""
+    import spacy_mner.pipeline.crf as crf_module
+
+    tags = bio_tags(["PER", "LOC"])
+    layer = crf_layer()
+    layer.set_dim("nO", len(tags))
+    layer.initialize()
+    lengths = [30, 12]
+    scores = numpy.random.default_rng(1).normal(0, 1.5, (sum(lengths), len(tags))).astype("float32")
+    spans = [[(i, i + 2, 1) for i in range(0, 28, 3)], [(i, i + 1, 3) for i in range(12)]]
+    whole = crf_span_probabilities(layer, scores, lengths, spans)
+    monkeypatch.setattr(crf_module, "SPAN_CHUNK_VALUES", 3 * 30 * len(tags))  # 3 spans a chunk
+    assert crf_span_probabilities(layer, scores, lengths, spans) == whole
+
+
 def trained(use_crf: bool, make_nlp, **settings):
     fix_random_seed(0)
     nlp = make_nlp(use_crf=use_crf)

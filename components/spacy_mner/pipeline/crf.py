@@ -128,6 +128,9 @@ def crf_decode(model: Model, scores: Floats2d, lengths: List[int]) -> List[List[
         return crf.decode(padded, mask=mask)
 
 
+SPAN_CHUNK_VALUES = 4_000_000  # scores (float32) of the constrained copies made at once: about 16 MB
+
+
 def crf_span_probabilities(model: Model, scores: Floats2d, lengths: List[int],
                            spans: List[List[Tuple[int, int, int]]]) -> List[List[float]]:
     """For each doc (docs with tokens only) and each of its `(start, end, B-tag id)` spans, the CRF's
@@ -135,7 +138,7 @@ def crf_span_probabilities(model: Model, scores: Floats2d, lengths: List[int],
 
     That is Z(span) / Z: pytorch-crf's forward algorithm (`CRF._compute_normalizer`) run on the scores
     with every other tag ruled out at the span's tokens (and I-X at the token after it), against the
-    unconstrained scores. All docs and spans go through one batched call.
+    unconstrained scores, in batched calls.
     """
     import torch
 
@@ -146,20 +149,24 @@ def crf_span_probabilities(model: Model, scores: Floats2d, lengths: List[int],
         scores_t = xp2torch(scores)
         crf = _torch_crf(model, scores_t.device)
         padded, mask = _pad(scores_t, lengths)
-        docs = torch.as_tensor([d for d, _, _, _ in flat], device=padded.device)
-        # an additive mask per span, built in numpy: -inf on every tag the span rules out
-        rule_out = numpy.zeros((len(flat), padded.shape[1], padded.shape[2]), dtype="float32")
-        for row, (d, start, end, b_tag) in enumerate(flat):
-            rule_out[row, start:end] = float("-inf")
-            rule_out[row, start, b_tag] = 0.0
-            rule_out[row, start + 1:end, b_tag + 1] = 0.0
-            if end < lengths[d]:
-                rule_out[row, end, b_tag + 1] = float("-inf")
-        constrained = padded[docs] + torch.from_numpy(rule_out).to(padded.device)
-        emissions = torch.cat([padded, constrained]).transpose(0, 1)
-        masks = torch.cat([mask, mask[docs]]).transpose(0, 1)
-        log_z = crf._compute_normalizer(emissions, masks)
-        probs = torch.exp(log_z[len(lengths):] - log_z[docs]).clamp(max=1.0).tolist()
+        log_z = crf._compute_normalizer(padded.transpose(0, 1), mask.transpose(0, 1))
+        # spans in chunks of about SPAN_CHUNK_VALUES scores, so memory stays bounded for long posts
+        chunk = max(1, SPAN_CHUNK_VALUES // (padded.shape[1] * padded.shape[2]))
+        probs: List[float] = []
+        for first in range(0, len(flat), chunk):
+            part = flat[first:first + chunk]
+            docs = torch.as_tensor([d for d, _, _, _ in part], device=padded.device)
+            # an additive mask per span, built in numpy: -inf on every tag the span rules out
+            rule_out = numpy.zeros((len(part), padded.shape[1], padded.shape[2]), dtype="float32")
+            for row, (d, start, end, b_tag) in enumerate(part):
+                rule_out[row, start:end] = float("-inf")
+                rule_out[row, start, b_tag] = 0.0
+                rule_out[row, start + 1:end, b_tag + 1] = 0.0
+                if end < lengths[d]:
+                    rule_out[row, end, b_tag + 1] = float("-inf")
+            constrained = padded[docs] + torch.from_numpy(rule_out).to(padded.device)
+            log_z_span = crf._compute_normalizer(constrained.transpose(0, 1), mask[docs].transpose(0, 1))
+            probs += torch.exp(log_z_span - log_z[docs]).clamp(max=1.0).tolist()
     out: List[List[float]] = [[] for _ in spans]
     for (d, _, _, _), prob in zip(flat, probs):
         out[d].append(float(prob))
