@@ -101,13 +101,15 @@ def png_bomb(side: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("kind", ["not an image", "truncated", "too many pixels", "bomb"])
+@pytest.mark.parametrize("kind", ["not an image", "truncated", "over the server's pixel cap", "too many pixels", "bomb"])
 def test_bad_images_get_a_clear_error(server, cat_jpeg, kind):
     image = {"not an image": b"GIF? no, plain text", "truncated": cat_jpeg[: len(cat_jpeg) // 3],
+             "over the server's pixel cap": png_bomb(4_000),  # 16 M pixels: fine for predict, not for a request
              "too many pixels": png_bomb(8_000), "bomb": png_bomb(20_000)}[kind]
     assert len(image) < 100_000
     response = post_json(f"{server.url}/v1/ner", {"text": "Obama visits Paris", "image": b64(image)})
     expected = {"not an image": (415, "cannot identify image"), "truncated": (422, "truncated"),
+                "over the server's pixel cap": (422, "4000x4000 pixels, the limit is 12000000"),
                 "too many pixels": (422, "too large to decode: 8000x8000 pixels"),
                 "bomb": (422, "decompression bomb")}[kind]
     assert response.status_code == expected[0], response.text

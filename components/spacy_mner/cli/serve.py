@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     limits.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="most posts per nlp.pipe call")
     limits.add_argument("--max-wait-ms", type=float, default=DEFAULTS.max_wait * 1000,
                         help="how long a batch waits for more posts after its first (milliseconds)")
+    limits.add_argument("--max-image-pixels", type=int, default=DEFAULTS.max_image_pixels,
+                        help="422 for an image with more pixels to decode")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         limits = Limits(args.max_body_bytes, args.max_text_chars, args.max_batch_posts, args.max_form_fields,
                         args.max_in_flight, args.request_timeout, args.read_timeout, args.batch_size,
-                        args.max_wait_ms / 1000)
+                        args.max_wait_ms / 1000, args.max_image_pixels)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -53,11 +53,12 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG covers multi-pic
 _IN_MEMORY_FILE = re.compile(r" ?<_io\.BytesIO object at 0x[0-9a-f]+>")
 
 
-def read_image(image: ImageInput, post: str = "?") -> Tuple[Optional[Image.Image], Optional[str]]:
+def read_image(image: ImageInput, post: str = "?", max_pixels: int = MAX_PIXELS) -> Tuple[Optional[Image.Image], Optional[str]]:
     """`(RGB image, None)`, `(None, why the image cannot be used)`, or `(None, None)` for no image.
 
     The same as `load_image` without the warning, for callers that report the reason themselves (the
-    `image_labels` component stores it in `doc._.image_error`). `post` names the post in a TypeError.
+    `image_labels` component stores it in `doc._.image_error`). `post` names the post in a TypeError;
+    `max_pixels` bounds what is decoded (a server lowers it: decoding is the costly part of a request).
     """
     if image is None:
         return None, None
@@ -70,7 +71,7 @@ def read_image(image: ImageInput, post: str = "?") -> Tuple[Optional[Image.Image
     else:
         raise TypeError(f"post {post}: an image must be a path, bytes or a PIL image, not {type(image).__name__}")
     try:
-        return _load(image), None
+        return _load(image, max_pixels), None
     except _Unusable as reason:
         message = str(reason)
     # PIL's decoders raise many types (OSError, SyntaxError, ValueError, EOFError, struct.error...) for
@@ -81,10 +82,10 @@ def read_image(image: ImageInput, post: str = "?") -> Tuple[Optional[Image.Image
     return None, f"image {source} cannot be used ({message})"
 
 
-def _load(image: Union[str, os.PathLike, bytes, Image.Image]) -> Image.Image:
+def _load(image: Union[str, os.PathLike, bytes, Image.Image], max_pixels: int) -> Image.Image:
     """The decoded, shrunk RGB image; raises on any problem."""
     if isinstance(image, Image.Image):
-        return _shrink(_to_rgb(_checked(image)))
+        return _shrink(_to_rgb(_checked(image, max_pixels)))
     if isinstance(image, (bytes, bytearray)):
         file = io.BytesIO(image)
     else:
@@ -100,14 +101,14 @@ def _load(image: Union[str, os.PathLike, bytes, Image.Image]) -> Image.Image:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with Image.open(file, formats=FORMATS) as opened:
             opened.draft(None, (WORKING_SIDE, WORKING_SIDE))
-            return _shrink(_to_rgb(_checked(opened)))
+            return _shrink(_to_rgb(_checked(opened, max_pixels)))
 
 
-def _checked(image: Image.Image) -> Image.Image:
-    """`image`, if decoding it stays within MAX_PIXELS."""
+def _checked(image: Image.Image, max_pixels: int) -> Image.Image:
+    """`image`, if decoding it stays within `max_pixels`."""
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise _Unusable(f"too large to decode: {width}x{height} pixels, the limit is {MAX_PIXELS}")
+    if width * height > max_pixels:
+        raise _Unusable(f"too large to decode: {width}x{height} pixels, the limit is {max_pixels}")
     return image
 
 

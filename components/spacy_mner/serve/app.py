@@ -39,7 +39,7 @@ ERRORS = {status: {"model": Error} for status in (400, 408, 413, 415, 422, 503, 
 def create_app(nlp: Language, limits: Limits = Limits()) -> FastAPI:
     """The application serving `nlp` within `limits` (one model thread; see the package doc)."""
     batcher: MicroBatcher[Post, Union[dict, PostError]] = MicroBatcher(
-        lambda posts: tag(nlp, posts), max_batch_size=limits.batch_size, max_wait=limits.max_wait)
+        lambda posts: tag(nlp, posts, limits.max_image_pixels), max_batch_size=limits.batch_size, max_wait=limits.max_wait)
     admissions = Admissions()
     ready = asyncio.Event()
     PostIn, BatchIn = post_model(limits)

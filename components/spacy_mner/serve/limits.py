@@ -20,6 +20,7 @@ class Limits:
     read_timeout: float = 10.0  # 408 when a request body has not fully arrived within this many seconds
     batch_size: int = 32  # the micro-batcher's most posts per nlp.pipe call
     max_wait: float = 0.002  # how long the micro-batcher waits for more posts after the first (seconds)
+    max_image_pixels: int = 12_000_000  # 422 for an image with more pixels to decode (a JPEG: after draft)
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():

@@ -17,6 +17,7 @@ from ..cli.jsonl import JsonlPost
 from ..cli.tagging import tag_posts
 from ..image_labels.images import read_image
 from ..pipeline.confidence import entity_scores, pipeline_spans_key
+from .limits import Limits
 
 Result = Dict[str, Any]
 
@@ -38,12 +39,12 @@ class PostError:
     detail: str
 
 
-def tag(nlp: Language, posts: List[Post]) -> List[Union[Result, PostError]]:
+def tag(nlp: Language, posts: List[Post], max_image_pixels: int = Limits.max_image_pixels) -> List[Union[Result, PostError]]:
     """A result or an error for every post, in order; the usable posts go through one `nlp.pipe` call."""
     outcomes: List[Union[Result, PostError, None]] = [None] * len(posts)
     usable: List[JsonlPost] = []  # numbered by their place in `posts`
     for i, post in enumerate(posts):
-        image, problem = decode_image(post.image) if post.image is not None else (None, None)
+        image, problem = decode_image(post.image, max_image_pixels) if post.image is not None else (None, None)
         if problem is not None:
             outcomes[i] = problem
         else:  # the decoded image goes in as it is (the image_labels component takes PIL images too)
@@ -59,9 +60,9 @@ def tag(nlp: Language, posts: List[Post]) -> List[Union[Result, PostError]]:
     return outcomes  # type: ignore[return-value]
 
 
-def decode_image(data: bytes) -> Tuple[Optional[Image.Image], Optional[PostError]]:
+def decode_image(data: bytes, max_pixels: int) -> Tuple[Optional[Image.Image], Optional[PostError]]:
     """The decoded image, or the error that says why it cannot be used (the loader's own reason)."""
-    image, reason = read_image(data, "in the request")
+    image, reason = read_image(data, "in the request", max_pixels)
     if image is not None:
         return image, None
     # PIL names bytes in no image format it knows UnidentifiedImageError; anything else is a broken image
