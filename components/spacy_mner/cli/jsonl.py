@@ -38,7 +38,7 @@ def read_jsonl_posts(path: Path, *, skip: int = 0) -> Iterator[JsonlPost]:
     with open(path, "rb") as file:
         for number, raw in enumerate(file, 1):
             if number > skip:
-                yield _parse(number, raw)
+                yield parse_line(number, raw)
 
 
 def count_lines(path: Path) -> int:
@@ -47,7 +47,8 @@ def count_lines(path: Path) -> int:
         return sum(1 for _ in file)
 
 
-def _parse(number: int, raw: bytes) -> JsonlPost:
+def parse_line(number: int, raw: bytes) -> JsonlPost:
+    """Input line `number` (1-based) as a post, or as a post whose `error` says why it cannot be one."""
     try:
         line = raw.decode("utf8")
     except UnicodeDecodeError as error:

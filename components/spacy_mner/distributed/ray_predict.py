@@ -63,13 +63,13 @@ def predict_lines(nlp: Any, path: str, first_line: int, raw_lines: Iterable[byte
     object or error line), so that both engines write the same lines; this is the one place that ties the
     engine to them.
     """
-    from ..cli.jsonl import _parse
+    from ..cli.jsonl import parse_line
     from ..cli.predict import prediction
     from ..cli.tagging import tag_posts
     from ..pipeline.confidence import pipeline_spans_key
 
     key = pipeline_spans_key(nlp)
-    posts = (_parse(first_line + index, raw) for index, raw in enumerate(raw_lines))
+    posts = (parse_line(first_line + index, raw) for index, raw in enumerate(raw_lines))
     for post, doc in tag_posts(nlp, posts, batch_size=batch_size, n_process=1):
         message = post.error if doc is None else doc._.image_error and f"{doc._.image_error}; tagged from its text"
         yield {"file": path, **prediction(post, doc, key, threshold)}, message and f"{path}, {post.name}: {message}"
