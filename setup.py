@@ -78,6 +78,7 @@ setup(
         "spacy_callbacks": [
             "spacy_mner.multimodal_evaluate.v1 = spacy_mner.training_hooks.evaluate:make_multimodal_evaluate",
             "spacy_mner.static_vectors.v1 = spacy_mner.training_hooks.vectors:make_static_vectors_callback",
+            "spacy_mner.relabel_sourced.v1 = spacy_mner.training_hooks.sourced_labels:make_relabel_sourced",
         ],
     },
 )

@@ -94,6 +94,30 @@ def small_vectors():
     return build_vectors(["glove-6b-50d", "en_core_web_md"], max_rows=5000)
 
 
+@pytest.fixture(scope="session")
+def make_tiny_bert():
+    """`make_tiny_bert(folder, words)`: a 2-layer, 32-wide BERT (seeded) and its uncased WordPiece tokenizer
+    over `words`, saved in `folder` like a Hugging Face model folder; returns `folder`."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    def make(folder: Path, words) -> Path:
+        words = list(dict.fromkeys(words))
+        vocab = folder / "vocab.txt"
+        vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words) + "\n", encoding="utf8")
+        BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(folder)
+        config = BertConfig(
+            vocab_size=5 + len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+            intermediate_size=64, max_position_embeddings=128, hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+        )
+        torch.manual_seed(0)
+        BertModel(config).save_pretrained(folder)
+        return folder
+
+    return make
+
+
 @pytest.fixture
 def make_nlp(small_vectors):
     """A blank English pipeline with the small vectors and a `crf_ner` named "ner" over a small CWI."""

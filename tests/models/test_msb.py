@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import fix_random_seed
-from transformers import BertConfig, BertModel, BertTokenizerFast
+from transformers import BertModel, BertTokenizerFast
 
 from spacy_mner.models.msb import build_msb
 from spacy_mner.models.wordpieces import Specials, assign_windows, build_windows, case_class, featurize, plan_windows
@@ -47,19 +47,9 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory) -> Path:
-    """A 2-layer, 32-wide BERT and its WordPiece tokenizer, saved like a Hugging Face model folder."""
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS) + "\n", encoding="utf8")
-    BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(folder)
-    config = BertConfig(
-        vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(folder)
-    return folder
+def tiny_bert(tmp_path_factory, make_tiny_bert) -> Path:
+    """A 2-layer, 32-wide BERT and its WordPiece tokenizer over WORDS, saved like a Hugging Face model folder."""
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), WORDS)
 
 
 @pytest.fixture
@@ -420,7 +410,8 @@ def test_second_stage_config_starts_from_the_first_stage(tiny_bert, tmp_path):
 
 
 def test_second_stage_config_is_msb_crf_but_for_the_sourced_ner():
-    """configs/msb_crf_stage2.cfg may not drift from configs/msb.cfg: only `ner` (sourced) differs."""
+    """configs/msb_crf_stage2.cfg may not drift from configs/msb.cfg: only `ner` (sourced) and the callback
+    that gives it the corpus's labels differ."""
     from thinc.api import Config
 
     configs = Path(__file__).resolve().parents[2] / "configs"
@@ -428,6 +419,8 @@ def test_second_stage_config_is_msb_crf_but_for_the_sourced_ner():
     second = Config().from_disk(configs / "msb_crf_stage2.cfg", interpolate=False)
     assert second["components"].pop("ner") == {"source": "${paths.source}"}
     assert second["paths"].pop("source") is None
+    assert second["initialize"].pop("after_init") == {"@callbacks": "spacy_mner.relabel_sourced.v1", "label_map": {}}
+    assert first["initialize"].pop("after_init") is None
     first["components"].pop("ner")
     assert second == first
 

@@ -5,19 +5,21 @@ need a component of their own. Any architecture that maps `List[Doc]` to one row
 (docs concatenated) and names its last layer `output_layer` fits; the component sizes that layer from the
 labels it finds at initialize, trains with the CRF's negative log-likelihood (or per-token softmax
 cross-entropy when `use_crf` is off, the paper's no-CRF variants), decodes with Viterbi, and sets
-`doc.ents`. Each entity gets a confidence, stored as spancat stores span scores (see `confidence.py`): the
+`doc.ents`. A trained component (sourced by a second training stage) moves to another corpus's labels with
+`relabel`, keeping the rows of the labels both share (see `relabel.py`). Each entity gets a confidence, stored as spancat stores span scores (see `confidence.py`): the
 CRF's probability that the entity is exactly that span, or, without the CRF, the product of its tokens'
 tag probabilities; `spans_key: null` turns the scores off. Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents_p/r/f and
 ents_per_type as for any NER component.
 """
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples
+from spacy.util import logger
 from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer, chain
 from thinc.types import Floats2d
@@ -25,6 +27,7 @@ from thinc.types import Floats2d
 from ..tags import bio_spans, bio_tags
 from .confidence import DEFAULT_SPANS_KEY, set_entity_scores
 from .crf import crf_decode, crf_layer, crf_loss, crf_span_probabilities
+from .relabel import LabelChange, plan_label_change, resize_tag_layer
 
 DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
 PREDICT_GROUP = 64
@@ -47,6 +50,11 @@ def make_crf_ner(
 ) -> "CRFEntityRecognizer":
     return CRFEntityRecognizer(nlp.vocab, model, name, use_crf=use_crf, crf_learn_rate_scale=crf_learn_rate_scale,
                                spans_key=spans_key, scorer=scorer)
+
+
+def corpus_labels(examples: Iterable[Example]) -> List[str]:
+    """The entity types of the examples' reference docs, sorted: the labels `crf_ner` learns."""
+    return sorted({ent.label_ for eg in examples for ent in eg.reference.ents})
 
 
 class CRFEntityRecognizer(TrainablePipe):
@@ -85,7 +93,7 @@ class CRFEntityRecognizer(TrainablePipe):
         """Infer the labels from the training data (unless given) and size the output layers."""
         validate_examples(get_examples(), "CRFEntityRecognizer.initialize")
         if labels is None:
-            labels = sorted({ent.label_ for eg in get_examples() for ent in eg.reference.ents})
+            labels = corpus_labels(get_examples())
         if not labels:
             raise ValueError(f"[{self.name}] the training data has no entities: nothing to learn")
         self.cfg["labels"] = list(labels)
@@ -95,6 +103,29 @@ class CRFEntityRecognizer(TrainablePipe):
             self._crf.set_dim("nO", n_tags)
         sample = [eg.predicted for eg in islice(get_examples(), 16)]
         self.model.initialize(X=sample)
+
+    def relabel(self, labels: Sequence[str], *, label_map: Optional[Dict[str, str]] = None) -> LabelChange:
+        """Move a trained component to other labels (a second training stage's corpus's): the output layer
+        and the CRF are re-made for the new tags; a label it shares with the current ones (or that
+        `label_map`, old -> new, carries over) keeps its trained rows, the others start fresh, current
+        labels not in `labels` are dropped; the rest of the model keeps its weights (see `relabel.py`).
+        Logs what changed."""
+        if not self.labels:
+            raise ValueError(f"[{self.name}] has no labels yet: initialize it instead")
+        if not labels:
+            raise ValueError(f"[{self.name}] the training data has no entities: nothing to learn")
+        sources, change, notes = plan_label_change(self.labels, labels, label_map)
+        for note in notes:
+            logger.warning("[%s] %s", self.name, note)
+        if sources == list(range(len(self.tags))):
+            return change
+        output = self.model.get_ref("tag_scores").get_ref("output_layer")
+        resize_tag_layer(output, sources, {name: (0,) for name in output.param_names})
+        if self._crf is not None:
+            resize_tag_layer(self._crf, sources, {"start": (0,), "end": (0,), "transitions": (0, 1)})
+        self.cfg["labels"] = list(labels)
+        logger.warning("[%s] labels changed to the training data's (%s): %s", self.name, ", ".join(labels), change.describe())
+        return change
 
     def predict(self, docs: Iterable[Doc]) -> List[DocTags]:
         """Tag ids per doc, and their entities' scores. Docs are run in groups of similar length (`PREDICT_GROUP` at a time), so the
@@ -166,7 +197,9 @@ class CRFEntityRecognizer(TrainablePipe):
                 labels = sorted({tag[2:] for tag in index if tag != "O"})
                 raise ValueError(
                     f"[crf_ner] the training data has entity type {ent.label_!r}, which this component was "
-                    f"not initialized with (its labels: {', '.join(labels)}); initialize it on this corpus, "
+                    f"not initialized with (its labels: {', '.join(labels)}); initialize it on this corpus, give a "
+                    "sourced component the corpus's labels with `[initialize.after_init] @callbacks = "
+                    "\"spacy_mner.relabel_sourced.v1\"` (as configs/msb_crf_stage2.cfg does), "
                     "or rename the type with `convert --rename`"
                 )
             if not tokens:
