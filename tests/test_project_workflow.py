@@ -1,6 +1,9 @@
 """project.yml's `corpus` workflow on a corpus of our own with six entity types: convert (a Prodigy JSONL train
 file, Twitter-layout dev and test) -> label images -> train CWI and MSB -> evaluate -> report, through
-`spacy project run`, with tiny epochs. The report has one column per type of the corpus."""
+`spacy project run`, with tiny epochs. The report has one column per type of the corpus. Then the
+`two_stage` workflow on the same corpus, its first stage on a few CoNLL-2003-style sentences of our own:
+the second stage learns the six types."""
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +12,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = ["corporation", "creative-work", "group", "location", "person", "product"]
+# CoNLL-2003's layout (token POS chunk NER, IOB1), sentences written for this test
+CONLL = """-DOCSTART- -X- -X- O
+
+Ana NNP B-NP I-PER
+Silva NNP I-NP I-PER
+joins VBZ B-VP O
+Acme NNP B-NP I-ORG
+in IN B-PP O
+Lisbon NNP B-NP I-LOC
+. . O O
+
+Tickets NNS B-NP O
+for IN B-PP O
+Euro NNP B-NP I-MISC
+2024 CD I-NP I-MISC
+sold VBN B-VP O
+out RP B-PRT O
+"""
 
 
 def test_any_corpus_workflow_trains_both_models(tmp_path):
@@ -30,11 +51,15 @@ def test_any_corpus_workflow_trains_both_models(tmp_path):
         "captions": "", "cwi_epochs": 1, "msb_epochs": 1, "cwi_eval_frequency": 5, "msb_eval_frequency": 5,
         "vector_rows": 1000,
     }
-    command = [sys.executable, "-m", "spacy", "project", "run", "corpus", str(tmp_path)]
-    for name, value in variables.items():
-        command += [f"--vars.{name}", str(value)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
+
+    def run(workflow: str, **extra):
+        command = [sys.executable, "-m", "spacy", "project", "run", workflow, str(tmp_path)]
+        for name, value in {**variables, **extra}.items():
+            command += [f"--vars.{name}", str(value)]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
+
+    done = run("corpus")
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     assert "[jsonl] posts 24, tokens 207, entities 49" in done.stdout
     for model in ("cwi", "msb_crf"):
@@ -42,3 +67,14 @@ def test_any_corpus_workflow_trains_both_models(tmp_path):
     report = (tmp_path / "reports" / "six_types" / "report.md").read_text(encoding="utf8")
     assert "| model | scored on | P | R | F1 | " + " | ".join(TYPES) + " |" in report
     assert report.count("| ours: six_types |") == 2 and "### cwi" in report and "### msb_crf" in report
+
+    (tmp_path / "conll").mkdir()
+    for split in ("train", "valid"):
+        (tmp_path / "conll" / f"{split}.txt").write_text(CONLL, encoding="utf8")
+    done = run("two_stage", conll_dir="conll", stage2_label_map="PER=person,LOC=location,ORG=corporation")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert ("labels changed to the training data's (corporation, creative-work, group, location, person, product): "
+            "carried over: ORG -> corporation, LOC -> location, PER -> person; added (fresh weights): creative-work, "
+            "group, product; dropped: OTHER") in done.stdout + done.stderr
+    metrics = json.loads((tmp_path / "metrics" / "six_types" / "msb_crf_conll.json").read_text(encoding="utf8"))
+    assert sorted(metrics["ents_per_type"]) == TYPES
