@@ -3,6 +3,7 @@ every input line exactly once even when a worker is killed mid-run."""
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -156,3 +157,41 @@ def test_a_model_the_workers_cannot_load_is_a_one_line_error(ray_session, tmp_pa
                  "--engine", "ray", "--workers", "1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"error: the Ray run failed: {tmp_path / 'model'}: cannot load a spaCy pipeline")
+
+
+def test_resume_after_an_interrupted_run_tags_only_the_missing_shards(ray_session, model, tmp_path, capsys):
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("".join(json.dumps({"text": f"Obama visits Paris on day {i}", "id": i}) + "\n"
+                             for i in range(1, 4001)), encoding="utf8")
+    out = tmp_path / "out"
+    command = ["predict", str(model), str(posts), str(out), "--engine", "ray", "--workers", "2", "--lines-per-shard", "40"]
+    # the interrupted run is a driver of its own on the session's Ray, stopped with Ctrl-C (SIGINT) mid-run
+    driver = subprocess.Popen([sys.executable, "-m", "spacy_mner", *command, "--address",
+                               ray_session.get_runtime_context().gcs_address],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while driver.poll() is None and time.monotonic() < deadline and not list(out.glob("*.jsonl")):
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130 and "add --resume to go on" in err
+    deadline = time.monotonic() + 30  # the dead run's workers are stopped by Ray: wait until none writes
+    while time.monotonic() < deadline and any("MapWorker" in " ".join(p.info["cmdline"] or [])
+                                               for p in psutil.process_iter(["cmdline"])):
+        time.sleep(0.1)
+    kept = {shard.name: (shard.stat().st_ino, shard.stat().st_mtime_ns) for shard in out.glob("*.jsonl")}
+    assert 0 < len(kept) < 100  # interrupted mid-run
+
+    assert main([*command, "--resume"]) == 0
+    assert (f"{4000 - 40 * len(kept)} lines read (after the {40 * len(kept)} lines already in {len(kept)} shards)"
+            in capsys.readouterr().out)
+    assert {name: (out / name).stat().st_ino for name in kept} == {name: ino for name, (ino, _) in kept.items()}
+    assert all((out / name).stat().st_mtime_ns == mtime for name, (_, mtime) in kept.items())  # not tagged again
+    rows = read_shards(out)
+    assert [row["line"] for row in rows] == list(range(1, 4001)) and [row["id"] for row in rows] == list(range(1, 4001))
+    assert not list(out.glob(".*"))  # no partial shard left
+
+    assert main([*command, "--resume"]) == 0
+    assert "0 lines read (after the 4000 lines already in 100 shards)" in capsys.readouterr().out
+    assert main([*command[:-1], "50", "--resume"]) == 1
+    assert "is not a shard of" in capsys.readouterr().err

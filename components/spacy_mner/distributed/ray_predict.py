@@ -10,7 +10,8 @@ the same paths from every worker: one machine, or a shared file system on a clus
 
 Output lines have the single-process `predict` schema (error lines included) plus `file` and `line`, the
 input position. Shard names are `<input number>.<input stem>.<first line>.jsonl`, zero-padded, so sorted
-names are input order: `cat OUTPUT/*.jsonl` is the whole output in input order.
+names are input order: `cat OUTPUT/*.jsonl` is the whole output in input order. `--resume` goes on with an
+interrupted run: its complete shards are kept and only the chunks without one are tagged.
 
 Ray is optional (`pip install "spacy-mner[ray]"`); it is imported only when this engine runs.
 """
@@ -21,7 +22,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from ..cli.errors import CliError
 
@@ -146,6 +147,29 @@ def plan_chunks(files: List[Path], lines_per_shard: int) -> Iterator[Chunk]:
                 yield Chunk(str(path), first_line, offset, length, lines, _shard(number, path, first_line))
 
 
+def shards_done(output: Path, chunks: List[Chunk]) -> Set[str]:
+    """The shards of `chunks` that an interrupted run wrote, complete, to `output`; a CliError if it holds
+    a shard that is not one of them (another input, or another --lines-per-shard), so that no line could
+    end up in the output twice."""
+    planned = {chunk.shard: chunk for chunk in chunks}
+    done = set()
+    for path in sorted(output.glob("*.jsonl")):
+        chunk = planned.get(path.name)
+        with open(path, "rb") as file:
+            first = file.readline()
+            lines = bool(first) + sum(1 for _ in file)
+        try:
+            row = json.loads(first)
+            same = chunk is not None and (row["file"], row["line"], lines) == (chunk.path, chunk.first_line, chunk.lines)
+        except (ValueError, KeyError, TypeError):
+            same = False
+        if not same:
+            raise CliError(f"--resume: {path} is not a shard of {chunk.path if chunk else 'this input'} with "
+                           "--lines-per-shard as given: the output of another input or another --lines-per-shard?")
+        done.add(path.name)
+    return done
+
+
 def _shard(number: int, path: Path, first_line: int) -> str:
     return f"{number:05d}.{path.stem}.{first_line:010d}.jsonl"
 
@@ -163,9 +187,8 @@ def _import_ray() -> Any:
 def _check(args: argparse.Namespace) -> None:
     if args.batch_size < 1 or args.lines_per_shard < 1:
         raise CliError("--batch-size and --lines-per-shard must be at least 1")
-    if args.n_process != 1 or args.gpu_id != -1 or args.resume:
-        raise CliError("--engine ray runs on --workers and --gpus-per-worker, and has no --n-process, "
-                       "--gpu-id or --resume (start again into an empty folder)")
+    if args.n_process != 1 or args.gpu_id != -1:
+        raise CliError("--engine ray runs on --workers and --gpus-per-worker, and has no --n-process or --gpu-id")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise CliError(f"--threshold must be between 0 and 1, not {args.threshold}")
     if args.cpus_per_worker <= 0 or args.gpus_per_worker < 0 or (args.workers is not None and args.workers < 1):
@@ -175,8 +198,9 @@ def _check(args: argparse.Namespace) -> None:
 
         if not spacy.util.is_package(args.model):
             raise CliError(f"{args.model}: no such folder (nor an installed pipeline package)")
-    if args.output.is_file() or (args.output.is_dir() and any(args.output.iterdir())):
-        raise CliError(f"{args.output}: exists and is not an empty folder (the output is a folder of shards)")
+    if args.output.is_file() or (not args.resume and args.output.is_dir() and any(args.output.iterdir())):
+        raise CliError(f"{args.output}: exists and is not an empty folder (the output is a folder of shards; "
+                       "--resume goes on with an interrupted run's)")
 
 
 def _reason(error: Exception) -> str:
@@ -210,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
         _check(args)
         files = input_files(args.input)
         chunks = list(plan_chunks(files, args.lines_per_shard))
+        done = shards_done(args.output, chunks) if args.resume and args.output.is_dir() else set()
+        todo = [chunk for chunk in chunks if chunk.shard not in done]
         started = not ray.is_initialized()
         if started:
             try:  # without --address, a new local Ray with the machine's cores (never a stray local cluster)
@@ -223,9 +249,9 @@ def run(args: argparse.Namespace) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     read = errors = 0
     try:
-        if chunks:
+        if todo:
             ray.data.DataContext.get_current().enable_progress_bars = False
-            dataset = ray.data.from_items([chunk._asdict() for chunk in chunks], override_num_blocks=len(chunks))
+            dataset = ray.data.from_items([chunk._asdict() for chunk in todo], override_num_blocks=len(todo))
             threads = max(1, int(args.cpus_per_worker))
             tagged = dataset.map_batches(
                 ShardTagger,
@@ -235,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
                                        "threshold": args.threshold},
                 batch_size=1, concurrency=_pool_size(ray, args),
                 num_cpus=args.cpus_per_worker, num_gpus=args.gpus_per_worker)
-            with tqdm(total=sum(chunk.lines for chunk in chunks), unit="post", desc="predicting") as progress:
+            with tqdm(total=sum(chunk.lines for chunk in todo), unit="post", desc="predicting") as progress:
                 for row in tagged.iter_rows():
                     read += row["lines"]
                     errors += row["errors"]
@@ -249,11 +275,16 @@ def run(args: argparse.Namespace) -> int:
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: the complete shards are in {args.output}; add --resume to go on", file=sys.stderr)
+        return 130
     finally:
         if started:  # first, so that no worker still writes a shard while the partial ones are removed
             ray.shutdown()
         for partial in args.output.glob(".*.part"):  # left by workers that died mid-shard
             partial.unlink()
-    print(f"{read} lines read, {read - errors} posts predicted, {errors} errors: "
+    kept = sum(chunk.lines for chunk in chunks if chunk.shard in done)
+    resumed = f" (after the {kept} lines already in {len(done)} shards)" if done else ""
+    print(f"{read} lines read{resumed}, {read - errors} posts predicted, {errors} errors: "
           f"{len(chunks)} shards in {args.output}")
     return 0
