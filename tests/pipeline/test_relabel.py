@@ -99,6 +99,7 @@ def stage1(tmp_path_factory, make_tiny_bert, six_types, one_torch_thread) -> Pat
     for _ in range(5):
         nlp.update(egs, sgd=optimizer)
     assert nlp.get_pipe("ner").labels == FIRST_LABELS
+    nlp.get_pipe("ner").cfg["confidence_temperature"] = 2.0  # as if calibrated on the first stage's dev
     path = tmp_path_factory.mktemp("stage1") / "pipeline"
     nlp.to_disk(path)
     return path
@@ -128,6 +129,7 @@ def test_the_second_stage_takes_the_corpus_labels_and_keeps_the_first_stages_wei
     with caplog.at_level(logging.WARNING, logger="spacy"):
         nlp = init_nlp(config)
     assert nlp.get_pipe("ner").labels == SIX_LABELS
+    assert nlp.get_pipe("ner").confidence_temperature == 1.0  # the re-made head is not calibrated
     assert ("labels changed to the training data's (corporation, creative-work, group, location, person, product): "
             "kept: location, person; carried over: ORG -> corporation; added (fresh weights): creative-work, "
             "group, product; dropped: OTHER") in caplog.text

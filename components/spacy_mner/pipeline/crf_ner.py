@@ -8,8 +8,9 @@ cross-entropy when `use_crf` is off, the paper's no-CRF variants), decodes with 
 `doc.ents`. A trained component (sourced by a second training stage) moves to another corpus's labels with
 `relabel`, keeping the rows of the labels both share (see `relabel.py`). Each entity gets a confidence,
 stored as spancat stores span scores (see `confidence.py`): the CRF's probability that the entity is
-exactly that span, or, without the CRF, the product of its tokens' tag probabilities; `spans_key: null` turns the scores off. With `cross_view_weight` > 0, posts with
-image words also train as their text alone, with a KL term between the two views (see `cross_view.py`).
+exactly that span, or, without the CRF, the product of its tokens' tag probabilities; `spans_key: null`
+turns the scores off. With `cross_view_weight` > 0, posts with image words also train as their text
+alone, with a KL term between the two views (see `cross_view.py`).
 Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents_p/r/f and
 ents_per_type as for any NER component.
 """
@@ -117,7 +118,7 @@ class CRFEntityRecognizer(TrainablePipe):
         and the CRF are re-made for the new tags; a label it shares with the current ones (or that
         `label_map`, old -> new, carries over) keeps its trained rows, the others start fresh, current
         labels not in `labels` are dropped; the rest of the model keeps its weights (see `relabel.py`).
-        Logs what changed."""
+        The entity confidences' temperature goes back to 1 (uncalibrated). Logs what changed."""
         if not self.labels:
             raise ValueError(f"[{self.name}] has no labels yet: initialize it instead")
         if not labels:
@@ -132,6 +133,7 @@ class CRFEntityRecognizer(TrainablePipe):
         if self._crf is not None:
             resize_tag_layer(self._crf, sources, {"start": (0,), "end": (0,), "transitions": (0, 1)})
         self.cfg["labels"] = list(labels)
+        self.cfg["confidence_temperature"] = 1.0  # a re-made output layer's scores are not calibrated
         logger.warning("[%s] labels changed to the training data's (%s): %s", self.name, ", ".join(labels), change.describe())
         return change
 
