@@ -10,12 +10,17 @@ model beside spaCy's stock `ner` trained on the same data in the same run.
         --models cwi,cwi_none,cwi_no_td_gn_sinerelu,stock_ner
     python scripts/bench_twitter2015.py --models msb,msb_crf,msb_crf_none,stock_ner
     python scripts/bench_twitter2015.py --models msb_crf_bf16   # msb_crf (trained above) predicting in bfloat16
+    python scripts/bench_twitter2015.py --models cwi,cwi_none --seeds 0,1,2   # mean and spread of 3 seeds
     python scripts/bench_twitter2015.py --text-modes-of MODEL TEST.spacy   # the three text-mode F1s of one model
 
 Each model is also scored in the three text modes of `spacy_mner.corpus.text_modes` (on the corpus tokens,
 on the tokens joined by one space, on the text with punctuation attached as typed), the F1 users get from
 `nlp(text)`; a second table prints them, with the expected calibration error of the entity scores on test
 (reliability diagrams in OUT/KEY.calibration.png; see scripts/calibration.py).
+
+With several `--seeds`, each key is trained once per seed (OUT/KEY/seedN), the prediction speed is
+measured for the first seed only, and a third table gives each key's mean and spread (sample standard
+deviation, min-max) over its seeds, with the best dev F1 that chose each model.
 
 Time it on an otherwise idle machine and without OMP_WAIT_POLICY=PASSIVE, which costs torch about a third
 of its speed on 2 idle cores (the machine line of the table says which was set).
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -42,6 +48,8 @@ MODELS = {
     "cwi_none": ("CWI, no image words", CONFIGS / "cwi.cfg", ["--components.ner.model.use_image", "false"], 256),
     "cwi_no_td_gn_sinerelu": ("CWI, caption words, no TD+GN+SineReLU", CONFIGS / "cwi.cfg",
                               ["--components.ner.model.char_regularizers", "false"], 256),
+    "cwi_xview": ("CWI, caption words, cross-view training (weight 1)", CONFIGS / "cwi.cfg",
+                  ["--components.ner.cross_view_weight", "1.0"], 256),
     "cwi_attention": ("CWI + attention, caption words", CONFIGS / "cwi.cfg", ["--components.ner.model.attention", "true"], 256),
     "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", ["--components.ner.use_crf", "false"], 64),
     "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words, case embeddings", CONFIGS / "msb.cfg", [], 64),
@@ -49,6 +57,8 @@ MODELS = {
                         ["--components.ner.model.case_features", "false"], 64),
     "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb.cfg",
                      ["--components.ner.model.image_words", "none"], 64),
+    "msb_crf_xview": ("MSB (MiniLM-L6) + CRF, caption words, cross-view training (weight 1)", CONFIGS / "msb.cfg",
+                      ["--components.ner.cross_view_weight", "1.0"], 64),
     "msb_crf_l4": ("MSB (MiniLM-L6, first 4 layers) + CRF, caption words", CONFIGS / "msb.cfg",
                    ["--components.ner.model.n_layers", "4"], 64),
     "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb.cfg",
@@ -144,7 +154,7 @@ def text_mode_scores(model: Path, test: Path) -> Dict[str, float]:
     return {mode: 100 * nlp.evaluate(examples_in_mode(nlp, golds, mode))["ents_f"] for mode in TEXT_MODES}
 
 
-def calibrate(model: Path, test: Path, png: Path) -> Optional[float]:
+def calibrate(model: Path, test: Path, png: Path, title: str) -> Optional[float]:
     """Print the reliability table of the model's entity scores on test, save the diagram; the ECE (None for
     a model without entity scores, such as spaCy's stock `ner`)."""
     import calibration  # scripts/calibration.py, beside this script
@@ -157,7 +167,7 @@ def calibrate(model: Path, test: Path, png: Path) -> Optional[float]:
     rows, ece = calibration.reliability(calibration.scored_entities(model, test, "tokens"), bins=10)
     print(f"\n{model}: reliability of the entity scores on test")
     calibration.print_table(rows, ece)
-    calibration.diagram(rows, ece, png, f"{model.parent.name} on Twitter-2015 test")
+    calibration.diagram(rows, ece, png, f"{title} on Twitter-2015 test")
     return ece
 
 
@@ -184,7 +194,7 @@ def main() -> None:
                         help="CoNLL-2003 (train/valid/test.txt), for the models with a first stage")
     parser.add_argument("--models", default="cwi,cwi_none,cwi_no_td_gn_sinerelu,stock_ner",
                         help=f"comma-separated, any of {','.join([*MODELS, *DERIVED])},stock_ner")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0", help="comma-separated training seeds (--system.seed), e.g. 0,1,2")
     parser.add_argument("--gpu-id", type=int, default=-1)
     args = parser.parse_args()
     if not (args.data_dir / "train.txt").is_file():
@@ -192,16 +202,16 @@ def main() -> None:
     keys = args.models.split(",")
     if any(key in FIRST_STAGE for key in keys) and not (args.conll_dir / "train.txt").is_file():
         sys.exit(f"CoNLL-2003 not found in {args.conll_dir} (expected train.txt, valid.txt), needed by the first stage")
+    seeds = [int(seed) for seed in args.seeds.split(",")]
     corpus = convert(args.data_dir, args.out / "corpus")
-    common = ["--paths.train", str(corpus["train"]), "--paths.dev", str(corpus["dev"]),
-              "--system.seed", str(args.seed), "--gpu-id", str(args.gpu_id)]
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
                + (f", GPU {args.gpu_id}" if args.gpu_id >= 0 else "")
                + f", OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}")  # PASSIVE slows torch
     saved = args.out / "results.json"
-    # rows of earlier runs stay, unless this run measures their key or the key they were derived from
-    stale = lambda key: key in keys or (key in DERIVED and DERIVED[key][1] in keys)  # noqa: E731
-    results = [r for r in json.loads(saved.read_text())["results"] if not stale(r["key"])] if saved.is_file() else []
+    # rows of earlier runs stay, unless this run measures their key (or the key they derive from) with their seed
+    measured = lambda r: r.get("seed", 0) in seeds and (  # noqa: E731
+        r["key"] in keys or (r["key"] in DERIVED and DERIVED[r["key"]][1] in keys))
+    results = [r for r in json.loads(saved.read_text())["results"] if not measured(r)] if saved.is_file() else []
     unknown = [key for key in keys if key not in MODELS and key not in DERIVED and key != "stock_ner"]
     if unknown:
         sys.exit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join([*MODELS, *DERIVED])}, stock_ner")
@@ -211,67 +221,104 @@ def main() -> None:
         run([sys.executable, "-m", "spacy", "init", "config", str(stock_cfg), "-l", "en", "-p", "ner", "-o", "efficiency", "--force"])
         runs.append(("stock_ner", "spaCy stock ner (efficiency), same data", stock_cfg, [], 256))
     runs += [(key, DERIVED[key][0], None, [], MODELS[DERIVED[key][1]][3]) for key in keys if key in DERIVED]
-    for key, label, config, overrides, batch_size in runs:
-        output = args.out / key
-        first_seconds, first_mb, first_command = 0.0, 0.0, ""
-        if key in FIRST_STAGE:
-            conll = convert(args.conll_dir, args.out / "corpus-conll2003", format="conll2003", splits=("train", "dev"))
-            first = args.out / f"{key}-stage1"
-            first_seconds, first_mb = run([
-                sys.executable, "-m", "spacy", "train", str(CONFIGS / "msb.cfg"), "--output", str(first),
-                "--paths.train", str(conll["train"]), "--paths.dev", str(conll["dev"]), "--system.seed", str(args.seed),
-                "--gpu-id", str(args.gpu_id), *FIRST_STAGE[key]])
-            overrides = [*overrides, "--paths.source", str(first / "model-last")]
-            first_command = f"python -m spacy train configs/msb.cfg (on CoNLL-2003) {' '.join(FIRST_STAGE[key])}, then "
-        if key in DERIVED:
-            _, base, load_config = DERIVED[key]
-            derive(args.out / base / "model-best", output / "model-best", load_config)
-            seconds, train_mb = 0.0, 0.0
-            command = f"spacy.load({base} model-best, config={load_config})"
-        else:
-            seconds, train_mb = run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *common, *overrides])
-            seconds, train_mb = seconds + first_seconds, max(train_mb, first_mb)
-            command = (first_command + f"python -m spacy train {config.relative_to(ROOT) if config.is_relative_to(ROOT) else config} "
-                       + " ".join(overrides) + f" --system.seed {args.seed}")
-        metrics = args.out / f"{key}.json"
-        run([sys.executable, "-m", "spacy", "evaluate", str(output / "model-best"), str(corpus["test"]),
-             "--output", str(metrics), "--gpu-id", str(args.gpu_id)])
-        scores = json.loads(metrics.read_text())
-        speed, predict_mb = measure_prediction(output / "model-best", corpus["test"], batch_size, args.out / f"{key}.speed")
-        modes = text_mode_scores(output / "model-best", corpus["test"])
-        ece = calibrate(output / "model-best", corpus["test"], args.out / f"{key}.calibration.png")
-        results.append({
-            "text_mode_f": modes, "ece": ece,
-            "key": key, "model": label, "p": 100 * scores["ents_p"], "r": 100 * scores["ents_r"], "f": 100 * scores["ents_f"],
-            "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
-            "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb, "posts_per_second": speed, "batch_size": batch_size,
-            "predict_peak_mb": predict_mb,
-            "command": command,
-        })
-        saved.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
-    print(f"\nTwitter-2015 test, entity-level micro P/R/F1 (spaCy's scorer); machine: {machine}; seed {args.seed}\n")
+    for seed in seeds:
+        for key, label, config, overrides, batch_size in runs:
+            results.append(measure(args, corpus, seed, key, label, config, overrides, batch_size, timed=seed == seeds[0]))
+            saved.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    print_tables(results, machine)
+
+
+def measure(args: argparse.Namespace, corpus: Dict[str, Path], seed: int, key: str, label: str, config: Optional[Path],
+            overrides: List[str], batch_size: int, timed: bool) -> Dict:
+    """Train one key with one seed (or derive it), score it on test; its row of results.json."""
+    output = args.out / key / f"seed{seed}"
+    common = ["--paths.train", str(corpus["train"]), "--paths.dev", str(corpus["dev"]),
+              "--system.seed", str(seed), "--gpu-id", str(args.gpu_id)]
+    first_seconds, first_mb, first_command = 0.0, 0.0, ""
+    if key in FIRST_STAGE:
+        conll = convert(args.conll_dir, args.out / "corpus-conll2003", format="conll2003", splits=("train", "dev"))
+        first = args.out / f"{key}-stage1" / f"seed{seed}"
+        first_seconds, first_mb = run([
+            sys.executable, "-m", "spacy", "train", str(CONFIGS / "msb.cfg"), "--output", str(first),
+            "--paths.train", str(conll["train"]), "--paths.dev", str(conll["dev"]), "--system.seed", str(seed),
+            "--gpu-id", str(args.gpu_id), *FIRST_STAGE[key]])
+        overrides = [*overrides, "--paths.source", str(first / "model-last")]
+        first_command = f"python -m spacy train configs/msb.cfg (on CoNLL-2003) {' '.join(FIRST_STAGE[key])}, then "
+    if key in DERIVED:
+        _, base, load_config = DERIVED[key]
+        derive(args.out / base / f"seed{seed}" / "model-best", output / "model-best", load_config)
+        seconds, train_mb = 0.0, 0.0
+        command = f"spacy.load({base} model-best, config={load_config})"
+    else:
+        seconds, train_mb = run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *common, *overrides])
+        seconds, train_mb = seconds + first_seconds, max(train_mb, first_mb)
+        command = (first_command + f"python -m spacy train {config.relative_to(ROOT) if config.is_relative_to(ROOT) else config} "
+                   + " ".join(overrides) + f" --system.seed {seed}")
+    metrics = output / "test.json"
+    run([sys.executable, "-m", "spacy", "evaluate", str(output / "model-best"), str(corpus["test"]),
+         "--output", str(metrics), "--gpu-id", str(args.gpu_id)])
+    scores = json.loads(metrics.read_text())
+    dev = json.loads((output / "model-best" / "meta.json").read_text()).get("performance", {}).get("ents_f")
+    speed, predict_mb = (measure_prediction(output / "model-best", corpus["test"], batch_size, output / "speed.txt")
+                         if timed else (None, None))
+    return {
+        "key": key, "seed": seed, "model": label, "command": command,
+        "p": 100 * scores["ents_p"], "r": 100 * scores["ents_r"], "f": 100 * scores["ents_f"],
+        "dev_f": None if dev is None else 100 * dev,
+        "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
+        "text_mode_f": text_mode_scores(output / "model-best", corpus["test"]),
+        "ece": calibrate(output / "model-best", corpus["test"], output / "calibration.png", f"{key}, seed {seed}"),
+        "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb,
+        "posts_per_second": speed, "batch_size": batch_size, "predict_peak_mb": predict_mb,
+    }
+
+
+def spread(values: List[float], digits: int = 2) -> str:
+    """'mean ± sample std (min-max)' of one key's seeds, or the one value."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return (f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f} "
+            f"({min(values):.{digits}f}-{max(values):.{digits}f})")
+
+
+def print_tables(results: List[Dict], machine: str) -> None:
+    print(f"\nTwitter-2015 test, entity-level micro P/R/F1 (spaCy's scorer); machine: {machine}\n")
     types = sorted({label for r in results for label in r["per_type"]})  # the corpus's own entity types
-    print("| model | P | R | F1 | " + "".join(f"{t} | " for t in types)
+    print("| model | seed | P | R | F1 | dev F1 | " + "".join(f"{t} | " for t in types)
           + "train time | train peak MB | posts/s (batch) | predict peak MB |")
-    print("|---|---|---|---|" + "---|" * (len(types) + 4))
+    print("|---|---|---|---|---|---|" + "---|" * (len(types) + 4))
     for name, f1 in PAPER:
-        print(f"| {name} (paper) | | | {f1:.2f} | " + "| " * (len(types) + 4))
+        print(f"| {name} (paper) | | | | {f1:.2f} | | " + "| " * (len(types) + 4))
     for r in results:
         t = r["per_type"]
-        print(f"| {r['model']} | {r['p']:.2f} | {r['r']:.2f} | {r['f']:.2f} | "
+        print(f"| {r['model']} | {r.get('seed', 0)} | {r['p']:.2f} | {r['r']:.2f} | {r['f']:.2f} | "
+              + ("" if r.get("dev_f") is None else f"{r['dev_f']:.2f}") + " | "
               + " | ".join(f"{t[k]:.2f}" if k in t else "–" for k in types)
               + (f" | {r['train_seconds'] / 60:.1f} min | {r['train_peak_mb']:.0f}" if r["train_seconds"] else " | (none) | (none)")
-              + f" | {r['posts_per_second']:.0f} ({r['batch_size']})"
-              + f" | {r['predict_peak_mb']:.0f} |")
+              + (f" | {r['posts_per_second']:.0f} ({r['batch_size']}) | {r['predict_peak_mb']:.0f} |"
+                 if r.get("posts_per_second") else " | | |"))
     print("\nTest F1 by what the pipeline is given: the corpus tokens, the tokens joined by one space, typed text\n")
-    print("| model | corpus tokens | joined by one space | punctuation as typed | entity score ECE |")
-    print("|---|---|---|---|---|")
+    print("| model | seed | corpus tokens | joined by one space | punctuation as typed | entity score ECE |")
+    print("|---|---|---|---|---|---|")
     for r in results:
         if "text_mode_f" in r:
             m, ece = r["text_mode_f"], r.get("ece")
-            print(f"| {r['model']} | {m['tokens']:.2f} | {m['spaced']:.2f} | {m['typed']:.2f} | "
+            print(f"| {r['model']} | {r.get('seed', 0)} | {m['tokens']:.2f} | {m['spaced']:.2f} | {m['typed']:.2f} | "
                   + ("" if ece is None else f"{ece:.4f}") + " |")
-
+    by_key: Dict[str, List[Dict]] = {}
+    for r in results:
+        by_key.setdefault(r["key"], []).append(r)
+    print("\nMean ± sample standard deviation (min-max) over each key's seeds\n")
+    print("| model | seeds | test F1 | dev F1 | corpus tokens | joined by one space | punctuation as typed | ECE | "
+          + "".join(f"{t} | " for t in types))
+    print("|---|---|---|---|---|---|---|---|" + "---|" * len(types))
+    for key, rows in by_key.items():
+        column = lambda get, digits=2: (  # noqa: E731
+            spread([get(r) for r in rows], digits) if all(get(r) is not None for r in rows) else "")
+        modes = [column(lambda r, m=m: r.get("text_mode_f", {}).get(m)) for m in ("tokens", "spaced", "typed")]
+        print(f"| {rows[0]['model']} | {','.join(str(r.get('seed', 0)) for r in rows)} | {column(lambda r: r['f'])} | "
+              f"{column(lambda r: r.get('dev_f'))} | " + " | ".join(modes) + f" | {column(lambda r: r.get('ece'), 3)} | "
+              + "".join(f"{column(lambda r, t=t: r['per_type'].get(t))} | " for t in types))
 
 if __name__ == "__main__":
     main()

@@ -24,6 +24,10 @@ CASES = {
     "I've seen Sox's Anheuser-Busch w/GoogleDraw 2-1": [
         "I", "'", "ve", "seen", "Sox", "'", "s", "Anheuser-Busch", "w/GoogleDraw", "2-1"],
     "(#NWM7) rock! New York.": ["(", "#NWM7", ")", "rock", "!", "New", "York", "."],
+    # every period a token, as the annotators wrote them; decimals, domains and emoticons stay whole
+    "Mr. Smith of the U.S. and J.K. Rowling... wow.... 3.5 at google.com o.O": [
+        "Mr", ".", "Smith", "of", "the", "U", ".", "S", ".", "and", "J", ".", "K", ".", "Rowling", ".", ".", ".",
+        "wow", ".", ".", ".", ".", "3.5", "at", "google.com", "o.O"],
 }
 
 

@@ -33,6 +33,14 @@ URL = r"(?:https?://|www\.)[\w./?=&%#~+:-]*[\w/]"
 APOSTROPHE = r"(?<=[^\W\d_])['’](?=[^\W\d_])"
 EMOTICONS = ["xD", "XD", "xd", ":')", ":'(", "^_^", "^^", "-_-", "o_O", "O_o", ":-|", ";-)", ";)", ":P", ":-P"]
 HTML_ENTITIES = ["&amp", "&gt", "&lt", "&quot", "&apos", "&nbsp"]
+# the annotators write every period as a token of its own: `...` -> `.` `.` `.`, `U.S.` -> `U` `.` `S` `.`
+ELLIPSIS = r"\.\.+"  # spaCy's rule, in its prefixes, suffixes and infixes, replaced by the four below
+PERIOD_RUN_PREFIX = r"\.(?=\.)"
+PERIOD_RUN_SUFFIX = r"(?<=\.)\."
+PERIOD_IN_RUN = r"(?<=\.)\.|\.(?=\.)"
+PERIOD_AFTER_LETTER = r"(?<=[^\W\d_])\."
+PERIOD_IN_INITIALS = r"(?<=\b[A-Z])\.(?=[A-Z]\b)"
+ABBREVIATION = re.compile(r"^(?:[^\W\d_]+\.)+$")
 
 TOKEN_MATCH = re.compile(f"^(?:{HASHTAG}|{MENTION}|{CASHTAG}|{TRUNCATED_URL}|{URL}|{EMOJI}+)$")
 URL_MATCH = re.compile(f"^{URL}$")
@@ -42,14 +50,19 @@ def social_tokenizer(nlp: Language) -> Tokenizer:
     """spaCy's tokenizer for `nlp`'s language defaults with the social media rules (see the module doc)."""
     defaults = nlp.Defaults
     # '#', '@' and '$' stay prefixes only where no word follows (a lone '#', '$5')
-    prefixes: List[str] = [EMOJI] + [p for p in defaults.prefixes if p not in ("#", "@", "\\$", "$")]
+    prefixes: List[str] = [EMOJI] + [PERIOD_RUN_PREFIX if p == ELLIPSIS else p for p in defaults.prefixes
+                                      if p not in ("#", "@", "\\$", "$")]
     prefixes += [r"#(?!\w)", r"@(?!\w)", r"\$(?![A-Za-z])"]
-    suffixes: List[str] = [EMOJI] + [s for s in defaults.suffixes if s not in ("'s", "'S", "’s", "’S")]
+    suffixes: List[str] = [EMOJI, PERIOD_AFTER_LETTER] + [PERIOD_RUN_SUFFIX if s == ELLIPSIS else s for s in defaults.suffixes
+                                                     if s not in ("'s", "'S", "’s", "’S")]
     # no split at hyphens between letters (spaCy's rule is the one that lists the dashes), nor at '/'
-    infixes: List[str] = [EMOJI, APOSTROPHE] + [i.replace("[:<>=/]", "[:<>=]").replace("[+\\-\\*^]", "[+\\*^]") for i in defaults.infixes if "—" not in i]
-    # spaCy's exceptions that are one token (abbreviations, emoticons), not its contraction splits
+    infixes: List[str] = [EMOJI, APOSTROPHE, PERIOD_IN_RUN, PERIOD_IN_INITIALS] + [
+        i.replace("[:<>=/]", "[:<>=]").replace("[+\\-\\*^]", "[+\\*^]") for i in defaults.infixes
+        if "—" not in i and i != ELLIPSIS]
+    # spaCy's exceptions that are one token (emoticons), not its contraction splits, nor its abbreviations:
+    # the annotators split the period off `Mr.`, `U.S.`
     rules = {text: pieces for text, pieces in defaults.tokenizer_exceptions.items()
-             if len(pieces) == 1 and not text.startswith(("'", "’"))}
+             if len(pieces) == 1 and not text.startswith(("'", "’")) and not ABBREVIATION.match(text)}
     for text in EMOTICONS + HTML_ENTITIES:
         rules[text] = [{"ORTH": text}]
     for entity in HTML_ENTITIES:

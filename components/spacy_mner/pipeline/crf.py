@@ -14,7 +14,7 @@ uses it multiplied back: the scores then move `learn_rate_scale` times as fast. 
 Adam; gradient clipping and weight decay act on the stored values, so with them (MSB's config has both) it
 is approximate. The scale is saved with the weights, which are stored divided by it.
 """
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy
 from thinc.api import Model, torch2xp, xp2torch
@@ -96,8 +96,10 @@ def _pad(scores, lengths: List[int]):
     return padded, mask
 
 
-def crf_loss(model: Model, scores: Floats2d, lengths: List[int], gold: List[List[int]]) -> Tuple[float, Floats2d]:
-    """Mean negative log-likelihood over the docs, and its gradient for the scores.
+def crf_loss(model: Model, scores: Floats2d, lengths: List[int], gold: List[List[int]],
+             n_docs: Optional[int] = None) -> Tuple[float, Floats2d]:
+    """Negative log-likelihood summed over the docs and divided by `n_docs` (default: their number, the
+    mean), and its gradient for the scores.
 
     The gradients of the CRF's own scores are added to the layer (`inc_grad`), ready for `finish_update`.
     `lengths` and `gold` cover the docs that have tokens.
@@ -109,7 +111,7 @@ def crf_loss(model: Model, scores: Floats2d, lengths: List[int], gold: List[List
     crf = _torch_crf(model, scores_t.device)
     padded, mask = _pad(scores_t, lengths)
     tags = pad_sequence([torch.as_tensor(g, dtype=torch.long) for g in gold], batch_first=True).to(scores_t.device)
-    loss = -crf(padded, tags, mask=mask, reduction="sum") / len(lengths)
+    loss = -crf(padded, tags, mask=mask, reduction="sum") / (n_docs or len(lengths))
     loss.backward()
     scale = model.attrs["learn_rate_scale"]
     for name, param in (("start", crf.start_transitions), ("end", crf.end_transitions), ("transitions", crf.transitions)):

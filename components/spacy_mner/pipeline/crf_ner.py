@@ -7,7 +7,9 @@ labels it finds at initialize, trains with the CRF's negative log-likelihood (or
 cross-entropy when `use_crf` is off, the paper's no-CRF variants), decodes with Viterbi, and sets
 `doc.ents`. Each entity gets a confidence, stored as spancat stores span scores (see `confidence.py`): the
 CRF's probability that the entity is exactly that span, or, without the CRF, the product of its tokens'
-tag probabilities; `spans_key: null` turns the scores off. Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents_p/r/f and
+tag probabilities; `spans_key: null` turns the scores off. With `cross_view_weight` > 0, posts with
+image words also train as their text alone, with a KL term between the two views (see `cross_view.py`).
+Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents_p/r/f and
 ents_per_type as for any NER component.
 """
 from itertools import islice
@@ -25,6 +27,7 @@ from thinc.types import Floats2d
 from ..tags import bio_spans, bio_tags
 from .confidence import DEFAULT_SPANS_KEY, set_entity_scores
 from .crf import crf_decode, crf_layer, crf_loss, crf_span_probabilities
+from .cross_view import cross_view_kl, has_image_words, text_view
 
 DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
 PREDICT_GROUP = 64
@@ -37,16 +40,16 @@ DocTags = Tuple[List[int], Optional[List[float]]]
     assigns=["doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"],
     default_config={
         "model": DEFAULT_MODEL, "use_crf": True, "crf_learn_rate_scale": 1.0, "spans_key": DEFAULT_SPANS_KEY,
-        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+        "cross_view_weight": 0.0, "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_crf_ner(
     nlp: Language, name: str, model: Model, use_crf: bool, crf_learn_rate_scale: float, spans_key: Optional[str],
-    scorer: Optional[Callable],
+    cross_view_weight: float, scorer: Optional[Callable],
 ) -> "CRFEntityRecognizer":
     return CRFEntityRecognizer(nlp.vocab, model, name, use_crf=use_crf, crf_learn_rate_scale=crf_learn_rate_scale,
-                               spans_key=spans_key, scorer=scorer)
+                               spans_key=spans_key, cross_view_weight=cross_view_weight, scorer=scorer)
 
 
 class CRFEntityRecognizer(TrainablePipe):
@@ -54,13 +57,16 @@ class CRFEntityRecognizer(TrainablePipe):
 
     `crf_learn_rate_scale`: how many times faster than `model`'s weights the CRF's scores learn (see `crf.py`).
     `spans_key`: where the entities' scores go (`doc.spans[spans_key].attrs["scores"]`); None: not computed.
+    `cross_view_weight`: weight of the KL term between a post's two views in training; 0: one view.
     `self.model.get_ref("tag_scores")` is `model`, without the CRF.
     """
 
     def __init__(
         self, vocab: Vocab, model: Model, name: str = "ner", *, use_crf: bool = True, crf_learn_rate_scale: float = 1.0,
-        spans_key: Optional[str] = DEFAULT_SPANS_KEY, scorer: Optional[Callable] = None,
+        spans_key: Optional[str] = DEFAULT_SPANS_KEY, cross_view_weight: float = 0.0, scorer: Optional[Callable] = None,
     ):
+        if cross_view_weight < 0:
+            raise ValueError(f"[{name}] cross_view_weight must be >= 0, not {cross_view_weight}")
         self.vocab = vocab
         self.name = name
         self.model = chain(model, crf_layer(crf_learn_rate_scale)) if use_crf else model
@@ -68,6 +74,7 @@ class CRFEntityRecognizer(TrainablePipe):
         self.cfg: Dict = {"labels": [], "use_crf": use_crf}
         self.scorer = scorer
         self.spans_key = spans_key
+        self.cross_view_weight = cross_view_weight
 
     @property
     def labels(self) -> List[str]:
@@ -177,8 +184,9 @@ class CRFEntityRecognizer(TrainablePipe):
             ids[start:end] = [index[f"B-{ent.label_}"]] + [index[f"I-{ent.label_}"]] * (end - start - 1)
         return ids
 
-    def get_loss(self, examples: Iterable[Example], scores: Floats2d):
-        """Loss and gradient for the scores; with the CRF, also adds the CRF's own gradients."""
+    def get_loss(self, examples: Iterable[Example], scores: Floats2d, n_docs: Optional[int] = None):
+        """Loss and gradient for the scores, summed over the docs and divided by `n_docs` (default: the number
+        of docs with tokens); with the CRF, also adds the CRF's own gradients."""
         examples = [eg for eg in examples if len(eg.predicted)]
         lengths = [len(eg.predicted) for eg in examples]
         index = {tag: i for i, tag in enumerate(self.tags)}
@@ -186,13 +194,14 @@ class CRFEntityRecognizer(TrainablePipe):
         if not lengths:
             return 0.0, scores
         if self._crf is not None:
-            return crf_loss(self._crf, scores, lengths, gold)
+            return crf_loss(self._crf, scores, lengths, gold, n_docs)
         truth = self.model.ops.asarray1i([i for g in gold for i in g])
         probs = self.model.ops.softmax(scores)
         d_scores = probs.copy()
         d_scores[self.model.ops.xp.arange(len(truth)), truth] -= 1
         loss = -self.model.ops.xp.log(probs[self.model.ops.xp.arange(len(truth)), truth] + 1e-9).sum()
-        return float(loss) / len(lengths), d_scores / len(lengths)
+        n_docs = n_docs or len(lengths)
+        return float(loss) / n_docs, d_scores / n_docs
 
     def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None, losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
         losses = {} if losses is None else losses
@@ -203,11 +212,31 @@ class CRFEntityRecognizer(TrainablePipe):
             return losses
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
+        if self.cross_view_weight > 0:
+            loss += self._update_text_view(examples, scores, d_scores)
         backprop(d_scores)
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
+
+    def _update_text_view(self, examples: List[Example], scores: Floats2d, d_scores: Floats2d) -> float:
+        """Train the text view of the posts with image words (gold loss + KL to their multimodal view);
+        adds the KL's gradient for the multimodal scores to `d_scores`; the two views' extra loss."""
+        starts = numpy.cumsum([0] + [len(eg.predicted) for eg in examples])
+        chosen = [i for i, eg in enumerate(examples) if len(eg.predicted) and has_image_words(eg.predicted)]
+        if not chosen:
+            return 0.0
+        n_docs = sum(1 for eg in examples if len(eg.predicted))  # both views' losses are means over the batch
+        text_examples = [Example(text_view(examples[i].predicted), examples[i].reference) for i in chosen]
+        text_scores, backprop_text = self.model.begin_update([eg.predicted for eg in text_examples])
+        loss, d_text = self.get_loss(text_examples, text_scores, n_docs)
+        rows = self.model.ops.asarray1i(numpy.concatenate([numpy.arange(starts[i], starts[i + 1]) for i in chosen]))
+        kl, d_kl_multimodal, d_kl_text = cross_view_kl(self.model.ops, scores[rows], text_scores)
+        weight = self.cross_view_weight / n_docs
+        d_scores[rows] += weight * d_kl_multimodal
+        backprop_text(d_text + weight * d_kl_text)
+        return loss + weight * kl
 
     def add_label(self, label: str) -> int:
         raise NotImplementedError(f"[{self.name}] labels are inferred from the training data at initialize")
