@@ -2,6 +2,7 @@
 CWI reads them for words outside the table's rows, and they are saved with the pipeline.
 
 The first run distils MiniLM into the cache (about a minute on one core); later runs read the cache."""
+import sys
 from pathlib import Path
 
 import numpy
@@ -97,3 +98,11 @@ def test_missing_encoders_are_clear_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("SPACY_MNER_MPNET", str(tmp_path / "mpnet"))
     with pytest.raises(FileNotFoundError, match="install_mpnet.py"):
         distilled_vectors("m2v-mpnet", cache_dir=str(tmp_path))
+
+
+def test_distilling_without_model2vec_names_the_extra(tmp_path, monkeypatch):
+    (tmp_path / "encoder").mkdir()
+    (tmp_path / "encoder" / "config.json").write_text("{}")
+    monkeypatch.setitem(sys.modules, "model2vec.distill", None)  # as on an install without [distill]
+    with pytest.raises(ImportError, match=r'pip install "spacy-mner\[distill\]"'):
+        distilled_vectors(f"m2v:{tmp_path / 'encoder'}", cache_dir=str(tmp_path / "cache"))

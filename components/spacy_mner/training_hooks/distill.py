@@ -74,7 +74,13 @@ def cache_folder(name: str, dims: int, cache_dir: Optional[str] = None) -> Path:
 
 def distill_to(folder: Path, encoder: str, dims: int) -> None:
     """Distil `encoder` into `folder` (Model2Vec's own format), written whole or not at all."""
-    from model2vec.distill import distill
+    try:
+        from model2vec.distill import distill
+    except ImportError as err:
+        raise ImportError(
+            f"distilling {encoder} into {folder} needs model2vec: pip install \"spacy-mner[distill]\" "
+            "(model2vec[distill]==0.7.0, scikit-learn)"
+        ) from err
 
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
