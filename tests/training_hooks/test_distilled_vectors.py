@@ -106,3 +106,37 @@ def test_distilling_without_model2vec_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "model2vec.distill", None)  # as on an install without [distill]
     with pytest.raises(ImportError, match=r'pip install "spacy-mner\[distill\]"'):
         distilled_vectors(f"m2v:{tmp_path / 'encoder'}", cache_dir=str(tmp_path / "cache"))
+
+
+def tiny_encoder(folder: Path) -> Path:
+    """A 1-layer BERT with a 40-piece WordPiece vocabulary, saved as a transformer folder."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "zor", "bla", "##bla", "##x", "##ian", "par", "##is",
+              "obama", "##a", "chicago", "##oo", "the", "in", "#", "@", *[chr(c) for c in range(ord("a"), ord("u"))]]
+    tokenizer = Tokenizer(models.WordPiece({p: i for i, p in enumerate(pieces)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    BertTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                      sep_token="[SEP]", mask_token="[MASK]").save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(pieces), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=32)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def test_distilling_a_local_transformer_folder_once(tmp_path):
+    name = f"m2v:{tiny_encoder(tmp_path / 'tiny')}"
+    vectors = distilled_vectors(name, dims=8, cache_dir=str(tmp_path / "cache"))
+    assert vectors.width == 8 and vectors.pieces.shape[0] > 30
+    (cached,) = (tmp_path / "cache" / "m2v").iterdir()  # one folder, no partial left behind
+    assert cached.name.startswith("tiny-") and cached.name.endswith("-d8")
+    first = vectors(["zorblax", "pariss"])
+    assert numpy.linalg.norm(first, axis=1) == pytest.approx([8 ** 0.5] * 2, rel=1e-4)
+    # a second call reads the cache: the same vectors, and the encoder is no longer needed
+    for path in (tmp_path / "tiny").iterdir():
+        path.unlink()
+    numpy.testing.assert_array_equal(distilled_vectors(name, dims=8, cache_dir=str(tmp_path / "cache"))(["zorblax", "pariss"]), first)

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -73,7 +74,8 @@ def cache_folder(name: str, dims: int, cache_dir: Optional[str] = None) -> Path:
 
 
 def distill_to(folder: Path, encoder: str, dims: int) -> None:
-    """Distil `encoder` into `folder` (Model2Vec's own format), written whole or not at all."""
+    """Distil `encoder` into `folder` (Model2Vec's own format), written whole or not at all (runs that
+    distil the same folder at once each write their own and the first to finish is kept)."""
     try:
         from model2vec.distill import distill
     except ImportError as err:
@@ -82,13 +84,17 @@ def distill_to(folder: Path, encoder: str, dims: int) -> None:
             "(model2vec[distill]==0.7.0, scikit-learn)"
         ) from err
 
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    with quiet_transformers():
-        model = distill(encoder, pca_dims=dims, quantize_to="float32", device="cpu")
-    model.save_pretrained(str(partial))
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=folder.name + ".partial-"))
+    try:
+        with quiet_transformers():
+            model = distill(encoder, pca_dims=dims, quantize_to="float32", device="cpu")
+        model.save_pretrained(str(partial))
+        if not (folder / "model.safetensors").exists():  # another run may have finished first: keep its
+            shutil.rmtree(folder, ignore_errors=True)
+            partial.rename(folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def distilled_vectors(name: str, dims: int = 256, cache_dir: Optional[str] = None) -> SubwordVectors:
