@@ -41,6 +41,15 @@ def test_an_invented_hashtag_gets_a_vector_from_its_wordpieces(minilm):
     assert not minilm([""]).any()
 
 
+@pytest.mark.parametrize("word, near, far", [("chicago", "boston", ["banana", "sofa", "yellow"]),
+                                             ("dog", "puppy", ["tax", "guitar", "river"])])
+def test_distilled_vectors_keep_the_encoders_meaning(minilm, word, near, far):
+    """Single-piece words: the nearest of the candidates is the related one (fails on scrambled rows)."""
+    w, *candidates = minilm([word, near, *far])
+    sims = [cosine(w, c) for c in candidates]
+    assert sims[0] > max(sims[1:]) + 0.1
+
+
 def test_distilled_table_and_oov_words_in_cwi(minilm):
     built = build_vectors(["glove-6b-50d", "m2v-minilm"], max_rows=500)
     assert built.table.shape == (500, 306) and [o for o, _ in built.subword_slices] == [50]
@@ -129,9 +138,14 @@ def tiny_encoder(folder: Path) -> Path:
 
 
 def test_distilling_a_local_transformer_folder_once(tmp_path):
+    from model2vec.distill import distill
+
     name = f"m2v:{tiny_encoder(tmp_path / 'tiny')}"
     vectors = distilled_vectors(name, dims=8, cache_dir=str(tmp_path / "cache"))
     assert vectors.width == 8 and vectors.pieces.shape[0] > 30
+    # the cached rows are Model2Vec's own, weights folded in (PCA's Fortran-ordered output saved in C order)
+    model = distill(str(tmp_path / "tiny"), pca_dims=8, quantize_to="float32", device="cpu")
+    numpy.testing.assert_allclose(vectors.pieces, model.embedding * model.weights[:, None], rtol=1e-4, atol=1e-5)
     (cached,) = (tmp_path / "cache" / "m2v").iterdir()  # one folder, no partial left behind
     assert cached.name.startswith("tiny-") and cached.name.endswith("-d8")
     first = vectors(["zorblax", "pariss"])

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import numpy
+
 from ..models.msb_encoder import DEFAULT_ENCODER, quiet_transformers, resolve_encoder
 from ..models.subword_vectors import SubwordVectors
 
@@ -89,6 +91,8 @@ def distill_to(folder: Path, encoder: str, dims: int) -> None:
     try:
         with quiet_transformers():
             model = distill(encoder, pca_dims=dims, quantize_to="float32", device="cpu")
+        # PCA's output is Fortran-ordered, which safetensors 0.8's numpy writer stores scrambled: write C order
+        model.embedding = numpy.ascontiguousarray(model.embedding)
         model.save_pretrained(str(partial))
         if not (folder / "model.safetensors").exists():  # another run may have finished first: keep its
             shutil.rmtree(folder, ignore_errors=True)
