@@ -16,7 +16,8 @@ model beside spaCy's stock `ner` trained on the same data in the same run.
 Each model is also scored in the three text modes of `spacy_mner.corpus.text_modes` (on the corpus tokens,
 on the tokens joined by one space, on the text with punctuation attached as typed), the F1 users get from
 `nlp(text)`; a second table prints them, with the expected calibration error of the entity scores on test
-(reliability diagrams in OUT/KEY.calibration.png; see scripts/calibration.py).
+before and after `python -m spacy_mner calibrate` fits their temperature on dev (reliability diagrams in
+OUT/KEY/seedN/calibration*.png; see scripts/calibration.py).
 
 With several `--seeds`, each key is trained once per seed (OUT/KEY/seedN), the prediction speed is
 measured for the first seed only, and a third table gives each key's mean and spread (sample standard
@@ -181,6 +182,22 @@ def calibrate(model: Path, test: Path, png: Path, title: str) -> Optional[float]
     return ece
 
 
+def fit_temperature(model: Path, corpus: Dict[str, Path], output: Path, title: str) -> Dict:
+    """Calibrate the model's entity scores on dev (`spacy_mner calibrate`, in place), then the test ECE again:
+    the fitted temperature and the calibrated ECE (nothing for a model without entity scores)."""
+    import spacy
+
+    from spacy_mner.pipeline.confidence import pipeline_spans_key
+
+    if pipeline_spans_key(spacy.load(model)) is None:
+        return {}
+    with open(output / "calibrate.txt", "w") as f:
+        run([sys.executable, "-m", "spacy_mner", "calibrate", str(model), str(corpus["dev"])], stdout=f)
+    temperature = float((output / "calibrate.txt").read_text().split("temperature ")[1].split(";")[0])
+    ece = calibrate(model, corpus["test"], output / "calibration-fitted.png", f"{title}, temperature {temperature:.2f}")
+    return {"temperature": temperature, "ece_calibrated": ece}
+
+
 def measure_prediction(model: Path, test: Path, batch_size: int, out: Path) -> Tuple[float, float]:
     """Prediction speed (posts/s) and peak memory (MB), in a fresh process of its own."""
     with open(out, "w") as f:
@@ -278,6 +295,7 @@ def measure(args: argparse.Namespace, corpus: Dict[str, Path], seed: int, key: s
         "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
         "text_mode_f": text_mode_scores(output / "model-best", corpus["test"]),
         "ece": calibrate(output / "model-best", corpus["test"], output / "calibration.png", f"{key}, seed {seed}"),
+        **fit_temperature(output / "model-best", corpus, output, f"{key}, seed {seed}"),
         "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb,
         "posts_per_second": speed, "batch_size": batch_size, "predict_peak_mb": predict_mb,
     }
@@ -308,26 +326,27 @@ def print_tables(results: List[Dict], machine: str) -> None:
               + (f" | {r['posts_per_second']:.0f} ({r['batch_size']}) | {r['predict_peak_mb']:.0f} |"
                  if r.get("posts_per_second") else " | | |"))
     print("\nTest F1 by what the pipeline is given: the corpus tokens, the tokens joined by one space, typed text\n")
-    print("| model | seed | corpus tokens | joined by one space | punctuation as typed | entity score ECE |")
-    print("|---|---|---|---|---|---|")
+    print("| model | seed | corpus tokens | joined by one space | punctuation as typed | ECE | temperature (dev) | ECE calibrated |")
+    print("|---|---|---|---|---|---|---|---|")
+    number = lambda value, digits=4: "" if value is None else f"{value:.{digits}f}"  # noqa: E731
     for r in results:
         if "text_mode_f" in r:
-            m, ece = r["text_mode_f"], r.get("ece")
+            m = r["text_mode_f"]
             print(f"| {r['model']} | {r.get('seed', 0)} | {m['tokens']:.2f} | {m['spaced']:.2f} | {m['typed']:.2f} | "
-                  + ("" if ece is None else f"{ece:.4f}") + " |")
+                  f"{number(r.get('ece'))} | {number(r.get('temperature'), 3)} | {number(r.get('ece_calibrated'))} |")
     by_key: Dict[str, List[Dict]] = {}
     for r in results:
         by_key.setdefault(r["key"], []).append(r)
     print("\nMean ± sample standard deviation (min-max) over each key's seeds\n")
-    print("| model | seeds | test F1 | dev F1 | corpus tokens | joined by one space | punctuation as typed | ECE | "
+    print("| model | seeds | test F1 | dev F1 | corpus tokens | joined by one space | punctuation as typed | ECE | ECE calibrated | "
           + "".join(f"{t} | " for t in types))
-    print("|---|---|---|---|---|---|---|---|" + "---|" * len(types))
+    print("|---|---|---|---|---|---|---|---|---|" + "---|" * len(types))
     for key, rows in by_key.items():
         column = lambda get, digits=2: (  # noqa: E731
             spread([get(r) for r in rows], digits) if all(get(r) is not None for r in rows) else "")
         modes = [column(lambda r, m=m: r.get("text_mode_f", {}).get(m)) for m in ("tokens", "spaced", "typed")]
         print(f"| {rows[0]['model']} | {','.join(str(r.get('seed', 0)) for r in rows)} | {column(lambda r: r['f'])} | "
-              f"{column(lambda r: r.get('dev_f'))} | " + " | ".join(modes) + f" | {column(lambda r: r.get('ece'), 3)} | "
+              f"{column(lambda r: r.get('dev_f'))} | " + " | ".join(modes) + f" | {column(lambda r: r.get('ece'), 3)} | {column(lambda r: r.get('ece_calibrated'), 3)} | "
               + "".join(f"{column(lambda r, t=t: r['per_type'].get(t))} | " for t in types))
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import List, Tuple
 
 from spacy_mner.corpus.text_modes import TEXT_MODES
+from spacy_mner.pipeline.calibration import reliability
 
 
 def scored_entities(model: Path, test: Path, mode: str) -> List[Tuple[float, bool]]:
@@ -34,21 +35,6 @@ def scored_entities(model: Path, test: Path, mode: str) -> List[Tuple[float, boo
         for ent, score in zip(doc.ents, entity_scores(doc, key)):
             out.append((score, (ent.start_char, ent.end_char, ent.label_) in gold))
     return out
-
-
-def reliability(entities: List[Tuple[float, bool]], bins: int) -> Tuple[List[Tuple[float, float, int, float, float]], float]:
-    """Rows (bin low, bin high, entities, mean score, accuracy) of the non-empty bins, and the ECE."""
-    rows, ece = [], 0.0
-    for b in range(bins):
-        low, high = b / bins, (b + 1) / bins
-        members = [(s, ok) for s, ok in entities if low <= s < high or (b == bins - 1 and s == 1.0)]
-        if not members:
-            continue
-        confidence = sum(s for s, _ in members) / len(members)
-        accuracy = sum(ok for _, ok in members) / len(members)
-        rows.append((low, high, len(members), confidence, accuracy))
-        ece += len(members) / len(entities) * abs(accuracy - confidence)
-    return rows, ece
 
 
 def print_table(rows, ece: float) -> None:

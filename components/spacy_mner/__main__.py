@@ -6,6 +6,7 @@ from typing import List, Optional
 
 # command -> module under spacy_mner.cli; each module has add_arguments(parser) and run(args) -> int
 COMMANDS = {
+    "calibrate": "calibrate",
     "convert": "convert",
     "label-images": "label_images",
     "predict": "predict",

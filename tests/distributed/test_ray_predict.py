@@ -3,6 +3,7 @@ every input line exactly once even when a worker is killed mid-run."""
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -11,12 +12,13 @@ import psutil
 import pytest
 from PIL import Image
 from skimage import data
+from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import fix_random_seed
 
 from spacy_mner.__main__ import main
-from spacy_mner.distributed.ray_predict import input_files, plan_chunks
+from spacy_mner.distributed.ray_predict import ShardTagger, input_files, plan_chunks
 
 POSTS = [
     (["Obama", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
@@ -38,10 +40,37 @@ def model(make_nlp, tmp_path):
     return tmp_path / "model"
 
 
+@Language.component("record_ops_for_test")
+def record_ops(doc):
+    """Notes the thinc ops (CPU or GPU backend) in effect when the pipeline runs."""
+    from thinc.api import get_current_ops
+
+    RECORDED_OPS.append(get_current_ops())
+    return doc
+
+
+RECORDED_OPS = []
+
+
 def read_shards(folder):
     """The output lines of a shard folder, in shard-name order (the documented way to restore input order)."""
     return [json.loads(line) for shard in sorted(folder.glob("*.jsonl"))
             for line in shard.read_text(encoding="utf8").splitlines()]
+
+
+def assert_same_rows(rows, single):
+    """Ray's rows (without `file` and `line`) are the single-process `predict`'s (without `line`)."""
+    assert len(rows) == len(single)
+    for row, expected in zip(rows, single):
+        row, expected = json.loads(json.dumps(row)), {**expected}
+        del expected["line"]  # the single-process file numbers the lines of one file
+        # the batches differ (chunks), so the last float bits of a probability or a score may too
+        labels, expected_labels = row.pop("image_labels", []), expected.pop("image_labels", [])
+        assert [label for label, _ in labels] == [label for label, _ in expected_labels]
+        assert [prob for _, prob in labels] == pytest.approx([prob for _, prob in expected_labels], abs=1e-6)
+        scores = [ent.pop("score") for ent in row.get("entities", [])]
+        assert scores == pytest.approx([ent.pop("score") for ent in expected.get("entities", [])], abs=1e-6)
+        assert row == expected
 
 
 def test_input_files_and_chunks_cover_every_line(tmp_path):
@@ -104,18 +133,8 @@ def test_same_lines_as_predict_from_a_folder_of_shards(ray_session, model, tmp_p
     positions = [(row.pop("file"), row.pop("line")) for row in rows]
     assert positions == [(str(shards / "part-0.jsonl"), n) for n in range(1, 6)] + \
         [(str(shards / "part-1.jsonl"), n) for n in range(1, 4)]
-    labelled = 0
-    for row, expected in zip(rows, single):
-        del expected["line"]  # the single-process file numbers the lines of one file
-        # the batches differ (chunks), so the last float bits of a probability or a score may too
-        labels, expected_labels = row.pop("image_labels", []), expected.pop("image_labels", [])
-        assert [label for label, _ in labels] == [label for label, _ in expected_labels]
-        assert [prob for _, prob in labels] == pytest.approx([prob for _, prob in expected_labels], abs=1e-6)
-        labelled += bool(labels)
-        scores = [ent.pop("score") for ent in row.get("entities", [])]
-        assert scores == pytest.approx([ent.pop("score") for ent in expected.get("entities", [])], abs=1e-6)
-        assert row == expected
-    assert labelled == 2 and any(row.get("entities") for row in rows)
+    assert_same_rows(rows, single)
+    assert sum(bool(row.get("image_labels")) for row in rows) == 2 and any(row.get("entities") for row in rows)
     assert not list(out.glob(".*"))  # no partial shard left
 
 
@@ -156,3 +175,97 @@ def test_a_model_the_workers_cannot_load_is_a_one_line_error(ray_session, tmp_pa
                  "--engine", "ray", "--workers", "1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"error: the Ray run failed: {tmp_path / 'model'}: cannot load a spaCy pipeline")
+
+
+def test_resume_after_an_interrupted_run_tags_only_the_missing_shards(ray_session, model, tmp_path, capsys):
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("".join(json.dumps({"text": f"Obama visits Paris on day {i}", "id": i}) + "\n"
+                             for i in range(1, 4001)), encoding="utf8")
+    out = tmp_path / "out"
+    command = ["predict", str(model), str(posts), str(out), "--engine", "ray", "--workers", "2",
+               "--lines-per-shard", "40"]
+    # the interrupted run is a driver of its own on the session's Ray, stopped with Ctrl-C (SIGINT) mid-run
+    driver = subprocess.Popen([sys.executable, "-m", "spacy_mner", *command, "--address",
+                               ray_session.get_runtime_context().gcs_address],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while driver.poll() is None and time.monotonic() < deadline and not list(out.glob("*.jsonl")):
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130 and "add --resume to go on" in err
+    deadline = time.monotonic() + 30  # the dead run's workers are stopped by Ray: wait until none writes
+    while time.monotonic() < deadline and any("MapWorker" in " ".join(p.info["cmdline"] or [])
+                                               for p in psutil.process_iter(["cmdline"])):
+        time.sleep(0.1)
+    kept = {shard.name: (shard.stat().st_ino, shard.stat().st_mtime_ns) for shard in out.glob("*.jsonl")}
+    assert 0 < len(kept) < 100  # interrupted mid-run
+
+    assert main([*command, "--resume"]) == 0
+    assert (f"{4000 - 40 * len(kept)} lines read (after the {40 * len(kept)} lines already in {len(kept)} shards)"
+            in capsys.readouterr().out)
+    assert {name: (out / name).stat().st_ino for name in kept} == {name: ino for name, (ino, _) in kept.items()}
+    assert all((out / name).stat().st_mtime_ns == mtime for name, (_, mtime) in kept.items())  # not tagged again
+    rows = read_shards(out)
+    assert [row["line"] for row in rows] == list(range(1, 4001)) and [row["id"] for row in rows] == list(range(1, 4001))
+    assert not list(out.glob(".*"))  # no partial shard left
+
+    assert main([*command, "--resume"]) == 0
+    assert "0 lines read (after the 4000 lines already in 100 shards)" in capsys.readouterr().out
+    assert main([*command[:-1], "50", "--resume"]) == 1
+    assert "is not a shard of" in capsys.readouterr().err
+
+
+def test_parquet_rows_are_read_as_jsonl_lines(ray_session, model, tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cat = tmp_path / "cat.jpg"
+    Image.fromarray(data.chelsea()).save(cat)
+    posts = [{"text": "Obama visits Paris today", "image": None, "id": 1, "source": "web"},
+             {"text": None, "image": None, "id": 2, "source": "web"},
+             {"text": "Chelsea watching @NASA launches from Florida !", "image": str(cat), "id": 3, "source": "app"},
+             {"text": "Paris in the rain again", "image": None, "id": 4, "source": "app"},
+             {"text": "@NASA visits Florida", "image": str(tmp_path / "missing.jpg"), "id": 5, "source": "web"}]
+    pq.write_table(pa.Table.from_pylist(posts), tmp_path / "posts.parquet", row_group_size=2)
+    (tmp_path / "posts.jsonl").write_text("".join(json.dumps(post) + "\n" for post in posts), encoding="utf8")
+    assert main(["predict", str(model), str(tmp_path / "posts.jsonl"), str(tmp_path / "single.jsonl")]) == 0
+    single = [json.loads(line) for line in (tmp_path / "single.jsonl").read_text(encoding="utf8").splitlines()]
+    capsys.readouterr()
+
+    out = tmp_path / "out"  # chunks of 3 rows across row groups of 2
+    assert main(["predict", str(model), str(tmp_path / "posts.parquet"), str(out), "--engine", "ray",
+                 "--workers", "1", "--lines-per-shard", "3"]) == 0
+    err = capsys.readouterr().err
+    assert f'{tmp_path / "posts.parquet"}, row 2 (id 2): no "text"' in err
+    assert f'{tmp_path / "posts.parquet"}, row 5 (id 5): ' in err  # the missing image
+    rows = read_shards(out)
+    positions = [(row.pop("file"), row.pop("line")) for row in rows]
+    assert positions == [(str(tmp_path / "posts.parquet"), n) for n in range(1, 6)]
+    assert_same_rows(rows, single)
+    assert rows[2]["image_labels"] and "error" in rows[1]
+
+    pq.write_table(pa.table({"body": ["no text column"]}), tmp_path / "other.parquet")
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    for name, message in [("other.parquet", 'no "text" column (its columns: body)'),
+                          ("broken.parquet", "not a readable Parquet file")]:
+        out = str(tmp_path / name) + ".out"
+        assert main(["predict", str(model), str(tmp_path / name), out, "--engine", "ray"]) == 1
+        assert capsys.readouterr().err.startswith(f"error: {tmp_path / name}: {message}")
+
+
+def test_a_worker_tags_with_the_ops_it_loaded_the_pipeline_with_from_any_thread(model, tmp_path):
+    """Ray Data calls a worker from threads of its own; the pipeline must still run on the backend (a GPU
+    worker's CupyOps) that load_pipeline chose in the worker's constructor, `image_labels` included."""
+    (tmp_path / "posts.jsonl").write_text('{"text": "Obama visits Paris"}\n', encoding="utf8")
+    (tmp_path / "out").mkdir()
+    tagger = ShardTagger(str(model), str(tmp_path / "out"), str(tmp_path), threads=1, use_gpu=False, batch_size=2,
+                         threshold=None)
+    tagger.nlp.add_pipe("record_ops_for_test")
+    chunk = next(plan_chunks(input_files(tmp_path / "posts.jsonl"), 10))
+    RECORDED_OPS.clear()
+    call = threading.Thread(target=tagger, args=({field: [value] for field, value in chunk._asdict().items()},))
+    call.start()
+    call.join(timeout=60)
+    assert len(RECORDED_OPS) == 1 and RECORDED_OPS[0] is tagger.ops
+    assert (tmp_path / "out" / chunk.shard).is_file()

@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 @dataclass
 class JsonlPost:
-    """One input line: `line` is its 1-based number; a post with an `error` is not tagged."""
+    """One input line: `line` is its 1-based number (`unit` says of what: a line, or a Parquet row); a
+    post with an `error` is not tagged."""
 
     line: int
     text: str = ""
@@ -26,11 +27,12 @@ class JsonlPost:
     image: Optional[str] = None
     caption: Optional[str] = None
     error: Optional[str] = None
+    unit: str = "line"
 
     @property
     def name(self) -> str:
         """How messages name the post: its line, and its id where it has one."""
-        return f"line {self.line}" + ("" if self.id is None else f" (id {self.id})")
+        return f"{self.unit} {self.line}" + ("" if self.id is None else f" (id {self.id})")
 
 
 def read_jsonl_posts(path: Path, *, skip: int = 0) -> Iterator[JsonlPost]:

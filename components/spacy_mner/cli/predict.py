@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=None,
                         help="leave out entities whose confidence (score) is below this, 0-1")
     parser.add_argument("--resume", action="store_true",
-                        help="OUTPUT holds the first lines of an interrupted run: go on after them")
+                        help="OUTPUT holds the first lines (--engine ray: the complete shards) of an interrupted "
+                             "run: go on after them")
     parser.add_argument("--engine", choices=["local", "ray"], default="local",
                         help="local (default): this process (and --n-process); ray: Ray Data workers, "
                              "OUTPUT a folder of shards")

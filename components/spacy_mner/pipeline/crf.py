@@ -134,9 +134,11 @@ SPAN_CHUNK_VALUES = 4_000_000  # scores (float32) of the constrained copies made
 
 
 def crf_span_probabilities(model: Model, scores: Floats2d, lengths: List[int],
-                           spans: List[List[Tuple[int, int, int]]]) -> List[List[float]]:
+                           spans: List[List[Tuple[int, int, int]]], temperature: float = 1.0) -> List[List[float]]:
     """For each doc (docs with tokens only) and each of its `(start, end, B-tag id)` spans, the CRF's
     probability that the span is exactly that entity: tags B-X I-X ... on it and no I-X right after it.
+    With a `temperature`, every score of the CRF (tag scores and transitions) is divided by it first,
+    which leaves the Viterbi path as it is and makes the probabilities softer (> 1) or sharper (< 1).
 
     That is Z(span) / Z: pytorch-crf's forward algorithm (`CRF._compute_normalizer`) run on the scores
     with every other tag ruled out at the span's tokens (and I-X at the token after it), against the
@@ -150,6 +152,10 @@ def crf_span_probabilities(model: Model, scores: Floats2d, lengths: List[int],
     with torch.no_grad():
         scores_t = xp2torch(scores)
         crf = _torch_crf(model, scores_t.device)
+        if temperature != 1.0:
+            scores_t = scores_t / temperature
+            for param in (crf.start_transitions, crf.end_transitions, crf.transitions):
+                param.div_(temperature)
         padded, mask = _pad(scores_t, lengths)
         log_z = crf._compute_normalizer(padded.transpose(0, 1), mask.transpose(0, 1))
         # spans in chunks of about SPAN_CHUNK_VALUES scores, so memory stays bounded for long posts

@@ -13,7 +13,7 @@ Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents
 ents_per_type as for any NER component.
 """
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy import Language
@@ -96,6 +96,7 @@ class CRFEntityRecognizer(TrainablePipe):
         if not labels:
             raise ValueError(f"[{self.name}] the training data has no entities: nothing to learn")
         self.cfg["labels"] = list(labels)
+        self.cfg["confidence_temperature"] = 1.0  # a new model's scores are not calibrated yet
         n_tags = len(self.tags)
         self.model.get_ref("tag_scores").get_ref("output_layer").set_dim("nO", n_tags)
         if self._crf is not None:
@@ -120,25 +121,52 @@ class CRFEntityRecognizer(TrainablePipe):
         if not lengths:
             return [([], []) for _ in docs]
         scores = self.model.predict(docs)
-        if self._crf is not None:
-            paths = crf_decode(self._crf, scores, lengths)
-        else:
-            best = self.model.ops.to_numpy(scores.argmax(axis=1)).tolist()
-            starts = numpy.cumsum([0] + lengths)
-            paths = [best[s:e] for s, e in zip(starts[:-1], starts[1:])]
+        paths = self._decode(scores, lengths)
         ent_scores = iter(self._entity_scores(scores, lengths, paths))
         paths_iter = iter(paths)
         return [(next(paths_iter), next(ent_scores)) if len(doc) else ([], []) for doc in docs]
 
-    def _entity_scores(self, scores: Floats2d, lengths: List[int], paths: List[List[int]]) -> List[Optional[List[float]]]:
-        """Each entity's confidence (see the module docstring), per doc with tokens; None when off."""
+    def _decode(self, scores: Floats2d, lengths: List[int]) -> List[List[int]]:
+        if self._crf is not None:
+            return crf_decode(self._crf, scores, lengths)
+        best = self.model.ops.to_numpy(scores.argmax(axis=1)).tolist()
+        starts = numpy.cumsum([0] + lengths)
+        return [best[s:e] for s, e in zip(starts[:-1], starts[1:])]
+
+    def entity_scores_at(self, docs: List[Doc], temperatures: Sequence[float]) -> List[List[List[float]]]:
+        """For each temperature, each doc's entity scores (in the order of the entities `predict` finds,
+        which no temperature changes): what fitting the temperature needs, with one model pass."""
+        out: List[List[List[float]]] = [[[] for _ in docs] for _ in temperatures]
+        order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
+        for start in range(0, len(order), PREDICT_GROUP):
+            group = [i for i in order[start:start + PREDICT_GROUP] if len(docs[i])]
+            if not group:
+                continue
+            lengths = [len(docs[i]) for i in group]
+            scores = self.model.predict([docs[i] for i in group])
+            paths = self._decode(scores, lengths)
+            for t, temperature in enumerate(temperatures):
+                for i, doc_scores in zip(group, self._entity_scores(scores, lengths, paths, temperature)):
+                    out[t][i] = doc_scores or []
+        return out
+
+    @property
+    def confidence_temperature(self) -> float:
+        """What the entity scores' model scores are divided by (fitted on dev by `spacy_mner calibrate`)."""
+        return float(self.cfg.get("confidence_temperature", 1.0))
+
+    def _entity_scores(self, scores: Floats2d, lengths: List[int], paths: List[List[int]],
+                       temperature: Optional[float] = None) -> List[Optional[List[float]]]:
+        """Each entity's confidence (see the module docstring) at `temperature` (default: the fitted one),
+        per doc with tokens; None when off."""
         if self.spans_key is None:
             return [None] * len(paths)
+        temperature = self.confidence_temperature if temperature is None else temperature
         tags, index = self.tags, {tag: i for i, tag in enumerate(self.tags)}
         spans = [[(s, e, index[f"B-{label}"]) for s, e, label in bio_spans([tags[i] for i in path])] for path in paths]
         if self._crf is not None:
-            return crf_span_probabilities(self._crf, scores, lengths, spans)
-        probs = self.model.ops.to_numpy(self.model.ops.softmax(scores))
+            return crf_span_probabilities(self._crf, scores, lengths, spans, temperature)
+        probs = self.model.ops.to_numpy(self.model.ops.softmax(scores / temperature))
         out, offset = [], 0
         for length, path, doc_spans in zip(lengths, paths, spans):
             rows = probs[offset:offset + length]
