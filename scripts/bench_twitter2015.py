@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAPER = json.loads((ROOT / "scripts" / "paper_table4.json").read_text(encoding="utf8"))["rows"]
 CONFIGS = ROOT / "configs"
 SPLIT_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}  # both corpora's file names
+VECTORS, WIDTH = ["--initialize.before_init.sources"], ["--components.ner.model.vectors_width"]
 # key: (label, config, overrides, prediction batch size)
 MODELS = {
     "cwi": ("CWI, caption words", CONFIGS / "cwi.cfg", [], 256),
@@ -52,6 +53,15 @@ MODELS = {
     "cwi_xview": ("CWI, caption words, cross-view training (weight 1)", CONFIGS / "cwi.cfg",
                   ["--components.ner.cross_view_weight", "1.0"], 256),
     "cwi_attention": ("CWI + attention, caption words", CONFIGS / "cwi.cfg", ["--components.ner.model.attention", "true"], 256),
+    # word vectors distilled from a transformer (Model2Vec; docs/architectures.md): alone, and after today's tables
+    "cwi_m2v_minilm": ("CWI, caption words, MiniLM-L6-distilled vectors", CONFIGS / "cwi.cfg",
+                       [*VECTORS, "m2v-minilm", *WIDTH, "256"], 256),
+    "cwi_m2v_mpnet": ("CWI, caption words, mpnet-distilled vectors", CONFIGS / "cwi.cfg",
+                      [*VECTORS, "m2v-mpnet", *WIDTH, "256"], 256),
+    "cwi_glove_md_m2v_minilm": ("CWI, caption words, GloVe + en_core_web_md + MiniLM-L6-distilled vectors",
+                                CONFIGS / "cwi.cfg", [*VECTORS, "glove-6b-50d,en_core_web_md,m2v-minilm", *WIDTH, "606"], 256),
+    "cwi_glove_md_m2v_mpnet": ("CWI, caption words, GloVe + en_core_web_md + mpnet-distilled vectors",
+                               CONFIGS / "cwi.cfg", [*VECTORS, "glove-6b-50d,en_core_web_md,m2v-mpnet", *WIDTH, "606"], 256),
     "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", ["--components.ner.use_crf", "false"], 64),
     "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words, case embeddings", CONFIGS / "msb.cfg", [], 64),
     "msb_crf_no_case": ("MSB (MiniLM-L6) + CRF, caption words, no case embeddings", CONFIGS / "msb.cfg",

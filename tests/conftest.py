@@ -127,7 +127,7 @@ def make_nlp(small_vectors):
     def make(use_crf: bool = True, crf_learn_rate_scale: float = 1.0, cross_view_weight: float = 0.0, **model):
         callback = {"@callbacks": "spacy_mner.multimodal_evaluate.v1"}
         nlp = spacy.blank("en", config={"nlp": {"after_pipeline_creation": callback}})
-        words, table = small_vectors
+        words, table, _ = small_vectors
         nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
         settings = {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0, **model}
         component = {"model": settings, "use_crf": use_crf, "crf_learn_rate_scale": crf_learn_rate_scale,
@@ -151,7 +151,7 @@ def save_trained_cwi(small_vectors, tmp_path_factory):
     def save(posts, steps: int) -> Path:
         fix_random_seed(0)
         nlp = spacy.blank("en")
-        words, table = small_vectors
+        words, table, _ = small_vectors
         nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
         nlp.add_pipe("image_labels")
         nlp.add_pipe("crf_ner", name="ner", config={"model": {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0}})

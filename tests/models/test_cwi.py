@@ -53,13 +53,13 @@ def test_image_words_are_hashed_and_capped():
 
 
 def test_static_vectors_from_packages_and_text_files(tmp_path):
-    words, table = build_vectors(["glove-6b-50d", "en_core_web_md"], max_rows=1000)
+    words, table, _ = build_vectors(["glove-6b-50d", "en_core_web_md"], max_rows=1000)
     assert table.shape == (1000, 350) and words[:3] == ["the", ",", "."]
     # GloVe's "the" and en_core_web_md's "the" are real vectors, not the uniform fill
     assert numpy.abs(table[0]).max() > 0.25
     path = tmp_path / "tiny.vec"
     path.write_text("2 3\nrocket 0.1 0.2 0.3\nchelsea 0.4 0.5 0.6\n")
-    words, table = build_vectors([str(path), "glove-6b-50d"], max_rows=10)
+    words, table, _ = build_vectors([str(path), "glove-6b-50d"], max_rows=10)
     assert words == ["rocket", "chelsea"] and table.shape == (2, 53)
     assert table[0, :3].tolist() == pytest.approx([0.1, 0.2, 0.3])
     nlp = make_static_vectors_callback(sources=[str(path)], max_rows=10)(spacy.blank("en"))

@@ -3,7 +3,7 @@
 Everything here is numpy (or cupy) and runs outside torch, so a batch crosses into torch once.
 """
 from functools import lru_cache
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.strings import hash_string
@@ -12,6 +12,7 @@ from spacy.vectors import Vectors
 from thinc.api import Model
 
 from ..extensions import image_words
+from .subword_vectors import SubwordVectors, subword_slices
 
 OOV_ROWS = 20011  # fixed random vectors for words the table lacks, picked by hash
 NO_IMAGE = 1  # reserved image-word id (0 pads)
@@ -36,17 +37,25 @@ def oov_table(width: int, seed: int = 0) -> numpy.ndarray:
 
 
 @lru_cache(maxsize=200_000)
-def vector_key(word: str) -> int:
-    """The vectors-table key of a word: lower-cased, and a hashtag or mention without its # or @
+def vector_word(word: str) -> str:
+    """The form a word's static vector is read by: lower-cased, and a hashtag or mention without its # or @
     (`#Blackhawks` reads the vector of `blackhawks`; the character CNN still sees the sign)."""
     word = word.lower()
     if len(word) > 1 and word[0] in "#@":
         word = word[1:]
-    return hash_string(word)
+    return word
 
 
-def word_vectors(words: List[str], vectors: Vectors) -> numpy.ndarray:
-    """The static vector of each word (see `vector_key`), or its fixed random vector when unknown."""
+@lru_cache(maxsize=200_000)
+def vector_key(word: str) -> int:
+    """The vectors-table key of a word (the hash of its `vector_word`)."""
+    return hash_string(vector_word(word))
+
+
+def word_vectors(words: List[str], vectors: Vectors, subwords: Sequence[Tuple[int, SubwordVectors]] = ()) -> numpy.ndarray:
+    """The static vector of each word (see `vector_word`), or its fixed random vector when unknown; columns
+    that come from wordpiece vectors (`subwords`: column offset, source) are filled from the word's
+    wordpieces instead, so no word is unknown there."""
     keys = numpy.asarray([vector_key(word) for word in words], dtype="uint64")
     if vectors.shape[0] == 0:
         raise ValueError(
@@ -57,9 +66,16 @@ def word_vectors(words: List[str], vectors: Vectors) -> numpy.ndarray:
     rows = numpy.asarray(rows.get() if hasattr(rows, "get") else rows)
     data = vectors.data.get() if hasattr(vectors.data, "get") else numpy.asarray(vectors.data)
     out = data[numpy.maximum(rows, 0)]
-    missing = rows < 0
-    if missing.any():
+    missing = numpy.flatnonzero(rows < 0)
+    if len(missing):
         out[missing] = oov_table(vectors.shape[1])[keys[missing] % OOV_ROWS]
+        if subwords:
+            forms = [vector_word(words[i]) for i in missing]
+            distinct = list(dict.fromkeys(forms))
+            row_of = {form: j for j, form in enumerate(distinct)}
+            pos = numpy.asarray([row_of[form] for form in forms], dtype="int64")
+            for offset, source in subwords:
+                out[missing, offset : offset + source.width] = source(distinct)[pos]
     return out
 
 
@@ -104,7 +120,7 @@ def cwi_featurizer(
         inputs = (
             word_char_ids(distinct, max_chars, n_chars),
             char_rows,
-            word_vectors(words, docs[0].vocab.vectors),
+            word_vectors(words, docs[0].vocab.vectors, subword_slices(docs[0].vocab)),
             image_ids,
             image_lengths,
             [len(doc) for doc in docs],

@@ -9,14 +9,23 @@ change for a user who has them.
 The table's rows are the first `max_rows` words of the first source (GloVe is sorted by frequency),
 lower-cased. Where a source lacks a word its slice is drawn uniformly from [-0.25, 0.25], as the paper
 initialises unknown words. The table is built at `nlp.initialize` and then saved with the pipeline.
+
+A source may also be distilled from a transformer (Model2Vec, `distill.py`): "m2v-minilm", "m2v-mpnet" or
+"m2v:FOLDER", `distill_dims` wide. It has a vector for every word (the mean of its wordpieces'), so it never
+draws a random slice; as the first source its rows are the tokenizer's whole-word entries. With
+`subword_fallback` its wordpiece vectors are saved with the pipeline too (`models/subword_vectors.py`) and a
+word outside the table's rows gets its columns from its wordpieces in CWI, in training and prediction alike.
 """
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy import Language, registry
 from spacy.vectors import Vectors
+
+from ..models.subword_vectors import SubwordVectors, set_subword_slices
+from .distill import distilled_vectors, is_distilled
 
 UNKNOWN_RANGE = 0.25
 
@@ -91,14 +100,39 @@ class _SpacyVectors:
         return None
 
 
-def _source(name: str, max_rows: int) -> Union[_WordTable, _SpacyVectors]:
+class _DistilledSource:
+    """Wordpiece vectors distilled from a transformer: every word has a vector."""
+
+    def __init__(self, vectors: SubwordVectors):
+        self.vectors = vectors
+        self.width = vectors.width
+        self.words = vectors.whole_words()
+
+
+Source = Union[_WordTable, _SpacyVectors, _DistilledSource]
+
+
+def vector_source(name: str, max_rows: int, distill_dims: int = 256, cache_dir: Optional[str] = None) -> Source:
+    """The source called `name`: "glove-6b-50d", "en_core_web_md", a distilled one (see `distill.py`) or a
+    text file's path."""
     if name == "en_core_web_md":
         return _SpacyVectors()
+    if is_distilled(name):
+        return _DistilledSource(distilled_vectors(name, distill_dims, cache_dir))
     return _WordTable(*(_glove_6b_50d(max_rows) if name == "glove-6b-50d" else _text_file(Path(name), max_rows)))
 
 
-def _lookup(source: Union[_WordTable, _SpacyVectors], words: Sequence[str], rng: numpy.random.Generator) -> numpy.ndarray:
+def source_covers(source: Source, words: Sequence[str]) -> numpy.ndarray:
+    """Whether the source has its own vector for each word (a distilled one: at least one known wordpiece)."""
+    if isinstance(source, _DistilledSource):
+        return source.vectors.covers(words)
+    return numpy.asarray([source.find(word) is not None for word in words], dtype=bool)
+
+
+def _lookup(source: Source, words: Sequence[str], rng: numpy.random.Generator) -> numpy.ndarray:
     """The source's rows for `words`; a word it lacks keeps a uniform draw from +-UNKNOWN_RANGE."""
+    if isinstance(source, _DistilledSource):
+        return source.vectors(words)
     out = rng.uniform(-UNKNOWN_RANGE, UNKNOWN_RANGE, (len(words), source.width)).astype("float32")
     for i, word in enumerate(words):
         row = source.find(word)
@@ -107,29 +141,46 @@ def _lookup(source: Union[_WordTable, _SpacyVectors], words: Sequence[str], rng:
     return out
 
 
-def build_vectors(sources: Sequence[str], max_rows: int, seed: int = 0) -> Tuple[List[str], numpy.ndarray]:
-    """Words (lower-cased, unique) and their concatenated vectors."""
+class StaticVectors(NamedTuple):
+    words: List[str]  # lower-cased, unique: the table's rows
+    table: numpy.ndarray  # (rows, total width), the sources' columns side by side
+    subword_slices: List[Tuple[int, SubwordVectors]]  # (column offset, source) of each distilled source
+
+
+def build_vectors(
+    sources: Sequence[str], max_rows: int, seed: int = 0, distill_dims: int = 256, cache_dir: Optional[str] = None
+) -> StaticVectors:
+    """The sources' vectors concatenated, for the first source's words."""
     if not sources:
         raise ValueError("static vectors need at least one source")
-    tables = [_source(name, max_rows) for name in sources]
+    tables = [vector_source(name, max_rows, distill_dims, cache_dir) for name in sources]
     if not tables[0].words:
         raise ValueError(f"the first vectors source ({sources[0]}) must be a word list, e.g. glove-6b-50d")
-    words = list(dict.fromkeys(tables[0].words))[:max_rows]
+    words = list(dict.fromkeys(w.lower() for w in tables[0].words))[:max_rows]
     rng = numpy.random.default_rng(seed)
-    return words, numpy.hstack([_lookup(t, words, rng) for t in tables])
+    offsets = numpy.cumsum([0] + [t.width for t in tables])
+    slices = [(int(o), t.vectors) for o, t in zip(offsets, tables) if isinstance(t, _DistilledSource)]
+    return StaticVectors(words, numpy.hstack([_lookup(t, words, rng) for t in tables]), slices)
 
 
 @registry.callbacks("spacy_mner.static_vectors.v1")
 def make_static_vectors_callback(
-    sources: Union[List[str], str] = ["glove-6b-50d", "en_core_web_md"], max_rows: int = 100000, seed: int = 0
+    sources: Union[List[str], str] = ["glove-6b-50d", "en_core_web_md"],
+    max_rows: int = 100000,
+    seed: int = 0,
+    distill_dims: int = 256,
+    subword_fallback: bool = True,
+    cache_dir: Optional[str] = None,
 ) -> Callable[[Language], Language]:
     """An `[initialize.before_init]` callback that sets `nlp.vocab.vectors` to the concatenated table.
-    `sources` may also be one comma-separated string, as a project var or a command-line override gives it."""
+    `sources` may also be one comma-separated string, as a project var or a command-line override gives it.
+    `distill_dims`, `subword_fallback` and `cache_dir` concern distilled sources only (see the module doc)."""
     names = [name.strip() for name in sources.split(",")] if isinstance(sources, str) else list(sources)
 
     def before_init(nlp: Language) -> Language:
-        words, table = build_vectors(names, max_rows, seed)
-        nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table, keys=words, name="spacy_mner")
+        built = build_vectors(names, max_rows, seed, distill_dims, cache_dir)
+        nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=built.table, keys=built.words, name="spacy_mner")
+        set_subword_slices(nlp.vocab, built.subword_slices if subword_fallback else [])
         return nlp
 
     return before_init

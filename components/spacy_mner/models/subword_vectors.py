@@ -1,0 +1,104 @@
+"""Word vectors built from wordpiece vectors, so that every word has one: a hashtag, a misspelling or a new
+name is cut into wordpieces by the transformer's tokenizer and reads the mean of their vectors.
+
+The wordpiece vectors are distilled from a transformer (Model2Vec, see `training_hooks/distill.py`); this
+module only reads them (numpy and the Rust tokenizer, no torch). A word's vector is, as Model2Vec's
+`StaticModel.encode` gives it, the mean of its pieces' SIF-weighted rows, L2-normalised, here scaled by
+sqrt(width) so each dimension has unit mean square (GloVe's are of that order).
+
+Slices of `nlp.vocab.vectors` that came from such a source are recorded in the vocab's lookups (table
+`LOOKUPS_TABLE`: each slice's column offset, tokenizer and piece vectors), so they are saved and loaded with
+the pipeline; the CWI featurizer fills those columns of words outside the table's rows from here.
+"""
+import weakref
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.lookups import Table
+from spacy.vocab import Vocab
+
+LOOKUPS_TABLE = "spacy_mner_subword_vectors"
+_SLICES_KEY = "slices"
+
+
+class SubwordVectors:
+    """A word's vector from its wordpieces' vectors (weights folded into `pieces`, one row per piece id)."""
+
+    def __init__(self, tokenizer_json: str, pieces: numpy.ndarray, unk_id: Optional[int]):
+        from tokenizers import Tokenizer
+
+        self.tokenizer_json = tokenizer_json
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.pieces = numpy.ascontiguousarray(pieces, dtype="float32")
+        self.unk_id = unk_id
+        self.width = self.pieces.shape[1]
+
+    def __call__(self, words: Sequence[str]) -> numpy.ndarray:
+        """(len(words), width) vectors; a word with no known piece (all [UNK], or empty) reads zeros."""
+        out = numpy.zeros((len(words), self.width), dtype="float32")
+        if not words:
+            return out
+        encodings = self.tokenizer.encode_batch(list(words), add_special_tokens=False)
+        ids = [[i for i in enc.ids if i != self.unk_id] for enc in encodings]
+        lengths = numpy.asarray([len(x) for x in ids])
+        has = numpy.flatnonzero(lengths)
+        if len(has):
+            flat = numpy.concatenate([numpy.asarray(ids[i], dtype="int64") for i in has])
+            starts = numpy.concatenate([[0], numpy.cumsum(lengths[has])[:-1]])
+            sums = numpy.add.reduceat(self.pieces[flat], starts, axis=0)
+            norms = numpy.linalg.norm(sums, axis=1, keepdims=True)
+            out[has] = sums / numpy.maximum(norms, 1e-12) * numpy.sqrt(self.width)
+        return out
+
+    def covers(self, words: Sequence[str]) -> numpy.ndarray:
+        """Whether each word has at least one known wordpiece (its vector is not all zeros)."""
+        encodings = self.tokenizer.encode_batch(list(words), add_special_tokens=False)
+        return numpy.asarray([any(i != self.unk_id for i in enc.ids) for enc in encodings], dtype=bool)
+
+    def whole_words(self) -> List[str]:
+        """The tokenizer's vocabulary entries that are whole words, by id: those with the word-start mark
+        "\u2581" (mark removed; Model2Vec's tokenizers have it), else those that are not "##" continuations."""
+        special = {t.content for t in self.tokenizer.get_added_tokens_decoder().values()}
+        vocab = [t for t, _ in sorted(self.tokenizer.get_vocab().items(), key=lambda item: item[1]) if t not in special]
+        marked = [t[1:] for t in vocab if t.startswith("\u2581") and t[1:].strip()]
+        return marked or [t for t in vocab if not t.startswith("##") and t.strip()]
+
+    def to_msg(self) -> dict:
+        return {
+            "tokenizer": self.tokenizer_json,
+            "pieces": self.pieces.tobytes(),
+            "shape": list(self.pieces.shape),
+            "unk_id": self.unk_id,
+        }
+
+    @classmethod
+    def from_msg(cls, msg: dict) -> "SubwordVectors":
+        pieces = numpy.frombuffer(msg["pieces"], dtype="float32").reshape(msg["shape"])
+        return cls(msg["tokenizer"], pieces, msg["unk_id"])
+
+
+def set_subword_slices(vocab: Vocab, slices: Sequence[Tuple[int, SubwordVectors]]) -> None:
+    """Record which columns of `vocab.vectors` come from which wordpiece source (none: remove the record)."""
+    if vocab.lookups.has_table(LOOKUPS_TABLE):
+        vocab.lookups.remove_table(LOOKUPS_TABLE)
+    if slices:
+        table = vocab.lookups.add_table(LOOKUPS_TABLE)
+        table[_SLICES_KEY] = [dict(offset=offset, **source.to_msg()) for offset, source in slices]
+
+
+_decoded: Dict[int, Tuple["weakref.ref[Table]", List[Tuple[int, SubwordVectors]]]] = {}  # by id(table)
+
+
+def subword_slices(vocab: Vocab) -> List[Tuple[int, SubwordVectors]]:
+    """(column offset, source) of each wordpiece slice of `vocab.vectors`; decoded once per loaded table."""
+    if not vocab.lookups.has_table(LOOKUPS_TABLE):
+        return []
+    table = vocab.lookups.get_table(LOOKUPS_TABLE)
+    key = id(table)
+    hit = _decoded.get(key)
+    if hit is None or hit[0]() is not table:
+        slices = [(int(m["offset"]), SubwordVectors.from_msg(m)) for m in table[_SLICES_KEY]]
+        hit = _decoded[key] = (weakref.ref(table, lambda _, key=key: _decoded.pop(key, None)), slices)
+    return hit[1]
