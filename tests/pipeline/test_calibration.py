@@ -81,6 +81,11 @@ def test_the_command_saves_the_fitted_temperature(make_nlp, tmp_path, capsys):
     fitted = spacy.load(tmp_path / "out").get_pipe("ner").confidence_temperature
     assert fitted > 1.0 and f"temperature {fitted:.3f}" in line
     assert spacy.load(tmp_path / "model").get_pipe("ner").confidence_temperature == 1.0
+    # a dev set where the model finds nothing: a warning, the pipeline left as it is
+    DocBin(docs=[Doc(nlp.vocab, words=["lol", "no", "way"], ents=["O", "O", "O"])]).to_disk(tmp_path / "empty.spacy")
+    assert main(["calibrate", str(tmp_path / "out"), str(tmp_path / "empty.spacy")]) == 0
+    assert "predicts no entity" in capsys.readouterr().err
+    assert spacy.load(tmp_path / "out").get_pipe("ner").confidence_temperature == fitted
     (tmp_path / "bad.spacy").write_text("not a docbin")
     assert main(["calibrate", str(tmp_path / "model"), str(tmp_path / "bad.spacy")]) == 1
     assert "bad.spacy: not a .spacy file" in capsys.readouterr().err

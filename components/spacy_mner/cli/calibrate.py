@@ -1,6 +1,7 @@
 """Fit the entity confidences' temperature on a dev set (a .spacy file with gold entities, as `convert`
 writes it) and save the pipeline with it, so that its scores mean what they say. Prints the dev log loss
-and expected calibration error before and after.
+and expected calibration error before and after; where the pipeline finds no entity on dev, it warns and
+leaves the pipeline as it is.
 """
 import argparse
 import sys
@@ -21,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from spacy.tokens import DocBin
 
     from ..corpus.text_modes import examples_in_mode
-    from ..pipeline.calibration import fit_temperature
+    from ..pipeline.calibration import NothingToCalibrate, fit_temperature
 
     try:
         if not args.dev.is_file():
@@ -35,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
         predicted = list(nlp.pipe([eg.predicted for eg in examples]))
         try:
             fit = fit_temperature(nlp, predicted, [eg.reference for eg in examples])
+        except NothingToCalibrate as error:
+            # e.g. a model trained for a moment: keep its temperature rather than fail a workflow
+            print(f"warning: {args.model} on {args.dev}: {error}; its temperature stays as it was", file=sys.stderr)
+            return 0
         except ValueError as error:
             raise CliError(f"{args.model}: {error}") from None
     except CliError as error:

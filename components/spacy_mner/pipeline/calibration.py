@@ -21,6 +21,10 @@ from .confidence import pipeline_spans_key
 TEMPERATURES = tuple(float(t) for t in numpy.exp(numpy.linspace(math.log(0.25), math.log(8.0), 61)))
 
 
+class NothingToCalibrate(ValueError):
+    """The pipeline predicts no entity on the dev posts, so their scores say nothing about a temperature."""
+
+
 @dataclass
 class TemperatureFit:
     temperature: float
@@ -73,7 +77,7 @@ def fit_temperature(nlp: Language, predicted: List[Doc], golds: List[Doc]) -> Te
         truth = {(ent.start_char, ent.end_char, ent.label_) for ent in gold.ents}
         right.extend((ent.start_char, ent.end_char, ent.label_) in truth for ent in doc.ents)
     if not right:
-        raise ValueError("the pipeline predicts no entity on these posts: nothing to calibrate")
+        raise NothingToCalibrate("the pipeline predicts no entity on these posts: nothing to calibrate")
     before = ner.confidence_temperature
     candidates = (before, *TEMPERATURES)
     flat = [[s for doc_scores in per_t for s in doc_scores] for per_t in ner.entity_scores_at(predicted, candidates)]
