@@ -91,7 +91,8 @@ def small_vectors():
     """The real GloVe 50d + en_core_web_md 300d table, cut to the 5000 most frequent words (built once)."""
     from spacy_mner.training_hooks.vectors import build_vectors
 
-    return build_vectors(["glove-6b-50d", "en_core_web_md"], max_rows=5000)
+    words, table, _ = build_vectors(["glove-6b-50d", "en_core_web_md"], max_rows=5000)
+    return words, table
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +128,7 @@ def make_nlp(small_vectors):
     def make(use_crf: bool = True, crf_learn_rate_scale: float = 1.0, cross_view_weight: float = 0.0, **model):
         callback = {"@callbacks": "spacy_mner.multimodal_evaluate.v1"}
         nlp = spacy.blank("en", config={"nlp": {"after_pipeline_creation": callback}})
-        words, table, _ = small_vectors
+        words, table = small_vectors
         nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
         settings = {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0, **model}
         component = {"model": settings, "use_crf": use_crf, "crf_learn_rate_scale": crf_learn_rate_scale,
@@ -151,7 +152,7 @@ def save_trained_cwi(small_vectors, tmp_path_factory):
     def save(posts, steps: int) -> Path:
         fix_random_seed(0)
         nlp = spacy.blank("en")
-        words, table, _ = small_vectors
+        words, table = small_vectors
         nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
         nlp.add_pipe("image_labels")
         nlp.add_pipe("crf_ner", name="ner", config={"model": {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0}})
