@@ -15,7 +15,7 @@ Scoring is spaCy's NER scorer, so `spacy train` and `spacy evaluate` report ents
 ents_per_type as for any NER component.
 """
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy import Language
@@ -37,6 +37,13 @@ DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
 PREDICT_GROUP = 64
 # what `predict` gives per doc: the tag ids, and the score of each entity they make (None: not scored)
 DocTags = Tuple[List[int], Optional[List[float]]]
+
+
+def _length_groups(docs: List[Doc]) -> Iterator[List[int]]:
+    """Indices of `docs` in groups of up to `PREDICT_GROUP` docs of similar length."""
+    order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
+    for start in range(0, len(order), PREDICT_GROUP):
+        yield order[start:start + PREDICT_GROUP]
 
 
 @Language.factory(
@@ -141,10 +148,8 @@ class CRFEntityRecognizer(TrainablePipe):
         """Tag ids per doc, and their entities' scores. Docs are run in groups of similar length (`PREDICT_GROUP` at a time), so the
         recurrent layers and encoders pad each group to its own longest doc, not the batch's."""
         docs = list(docs)
-        order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
         paths: List[DocTags] = [([], []) for _ in docs]
-        for start in range(0, len(order), PREDICT_GROUP):
-            group = order[start:start + PREDICT_GROUP]
+        for group in _length_groups(docs):
             for i, path in zip(group, self._predict_group([docs[i] for i in group])):
                 paths[i] = path
         return paths
@@ -170,9 +175,8 @@ class CRFEntityRecognizer(TrainablePipe):
         """For each temperature, each doc's entity scores (in the order of the entities `predict` finds,
         which no temperature changes): what fitting the temperature needs, with one model pass."""
         out: List[List[List[float]]] = [[[] for _ in docs] for _ in temperatures]
-        order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
-        for start in range(0, len(order), PREDICT_GROUP):
-            group = [i for i in order[start:start + PREDICT_GROUP] if len(docs[i])]
+        for group in _length_groups(docs):
+            group = [i for i in group if len(docs[i])]
             if not group:
                 continue
             lengths = [len(docs[i]) for i in group]
