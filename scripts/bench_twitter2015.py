@@ -165,16 +165,19 @@ def text_mode_scores(model: Path, test: Path) -> Dict[str, float]:
     return {mode: 100 * nlp.evaluate(examples_in_mode(nlp, golds, mode))["ents_f"] for mode in TEXT_MODES}
 
 
-def calibrate(model: Path, test: Path, png: Path, title: str) -> Optional[float]:
-    """Print the reliability table of the model's entity scores on test, save the diagram; the ECE (None for
-    a model without entity scores, such as spaCy's stock `ner`)."""
-    import calibration  # scripts/calibration.py, beside this script
+def has_entity_scores(model: Path) -> bool:
+    """Whether the pipeline scores its entities (spaCy's stock `ner` does not)."""
     import spacy
 
     from spacy_mner.pipeline.confidence import pipeline_spans_key
 
-    if pipeline_spans_key(spacy.load(model)) is None:
-        return None
+    return pipeline_spans_key(spacy.load(model)) is not None
+
+
+def calibrate(model: Path, test: Path, png: Path, title: str) -> float:
+    """Print the reliability table of the model's entity scores on test, save the diagram; the ECE."""
+    import calibration  # scripts/calibration.py, beside this script
+
     rows, ece = calibration.reliability(calibration.scored_entities(model, test, "tokens"), bins=10)
     print(f"\n{model}: reliability of the entity scores on test")
     calibration.print_table(rows, ece)
@@ -184,13 +187,7 @@ def calibrate(model: Path, test: Path, png: Path, title: str) -> Optional[float]
 
 def fit_temperature(model: Path, corpus: Dict[str, Path], output: Path, title: str) -> Dict:
     """Calibrate the model's entity scores on dev (`spacy_mner calibrate`, in place), then the test ECE again:
-    the fitted temperature and the calibrated ECE (nothing for a model without entity scores)."""
-    import spacy
-
-    from spacy_mner.pipeline.confidence import pipeline_spans_key
-
-    if pipeline_spans_key(spacy.load(model)) is None:
-        return {}
+    the fitted temperature and the calibrated ECE."""
     with open(output / "calibrate.txt", "w") as f:
         run([sys.executable, "-m", "spacy_mner", "calibrate", str(model), str(corpus["dev"])], stdout=f)
     temperature = float((output / "calibrate.txt").read_text().split("temperature ")[1].split(";")[0])
@@ -281,7 +278,7 @@ def measure(args: argparse.Namespace, corpus: Dict[str, Path], seed: int, key: s
         seconds, train_mb = seconds + first_seconds, max(train_mb, first_mb)
         command = (first_command + f"python -m spacy train {config.relative_to(ROOT) if config.is_relative_to(ROOT) else config} "
                    + " ".join(overrides) + f" --system.seed {seed}")
-    metrics = output / "test.json"
+    metrics, scored = output / "test.json", has_entity_scores(output / "model-best")
     run([sys.executable, "-m", "spacy", "evaluate", str(output / "model-best"), str(corpus["test"]),
          "--output", str(metrics), "--gpu-id", str(args.gpu_id)])
     scores = json.loads(metrics.read_text())
@@ -294,8 +291,9 @@ def measure(args: argparse.Namespace, corpus: Dict[str, Path], seed: int, key: s
         "dev_f": None if dev is None else 100 * dev,
         "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
         "text_mode_f": text_mode_scores(output / "model-best", corpus["test"]),
-        "ece": calibrate(output / "model-best", corpus["test"], output / "calibration.png", f"{key}, seed {seed}"),
-        **fit_temperature(output / "model-best", corpus, output, f"{key}, seed {seed}"),
+        "ece": calibrate(output / "model-best", corpus["test"], output / "calibration.png", f"{key}, seed {seed}")
+        if scored else None,
+        **(fit_temperature(output / "model-best", corpus, output, f"{key}, seed {seed}") if scored else {}),
         "train_seconds": seconds, "first_stage_seconds": first_seconds, "train_peak_mb": train_mb,
         "posts_per_second": speed, "batch_size": batch_size, "predict_peak_mb": predict_mb,
     }

@@ -139,6 +139,42 @@ def make_nlp(small_vectors):
     return make
 
 
+@pytest.fixture
+def every_kind_of_line(tmp_path):
+    """JSONL lines of every kind a user's file holds, in this order: a post (id 1); not JSON; no "text"; a post
+    whose image file is missing (id 4); a blank line; a post with a real cat picture (id "cat", saved as
+    tmp_path / "cat.jpg"); blank text; a JSON list; a post with an emoji and no id."""
+    import json
+
+    from PIL import Image
+    from skimage import data
+
+    cat = tmp_path / "cat.jpg"
+    Image.fromarray(data.chelsea()).save(cat)
+    return [
+        json.dumps({"text": "Obama visits Paris today", "id": 1}),
+        "{not json",
+        json.dumps({"id": "no-text", "image": None}),
+        json.dumps({"text": "Ana at the World Cup", "image": str(tmp_path / "missing.jpg"), "id": 4}),
+        "",
+        json.dumps({"text": "Chelsea watching @NASA launches from Florida !", "image": str(cat), "id": "cat"}),
+        json.dumps({"text": "   ", "id": 7}),
+        json.dumps(["a", "list"]),
+        json.dumps({"text": "Paris in the rain \u2614 again", "image": None}),
+    ]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny tensors run fastest on one thread, which also avoids OpenMP spin-waits when the cores are busy."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def save_trained_cwi(small_vectors, tmp_path_factory):
     """Train a blank pipeline of the real EfficientNet-Lite0 `image_labels` + `crf_ner` over a small CWI a few

@@ -2,7 +2,7 @@
 file, Twitter-layout dev and test) -> label images -> train CWI and MSB -> evaluate -> report, through
 `spacy project run`, with tiny epochs. The report has one column per type of the corpus. Then the
 `two_stage` workflow on the same corpus, its first stage on a few CoNLL-2003-style sentences of our own:
-the second stage learns the six types."""
+the second stage learns the six types, and the corpus is not converted or labelled again."""
 import json
 import os
 import shutil
@@ -73,6 +73,8 @@ def test_any_corpus_workflow_trains_both_models(tmp_path):
         (tmp_path / "conll" / f"{split}.txt").write_text(CONLL, encoding="utf8")
     done = run("two_stage", conll_dir="conll", stage2_label_map="PER=person,LOC=location,ORG=corporation")
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    for step in ("convert", "label-images"):  # the corpus files did not change since the first workflow
+        assert f"Skipping '{step}': nothing changed" in done.stdout
     assert ("labels changed to the training data's (corporation, creative-work, group, location, person, product): "
             "carried over: ORG -> corporation, LOC -> location, PER -> person; added (fresh weights): creative-work, "
             "group, product; dropped: OTHER") in done.stdout + done.stderr

@@ -6,8 +6,6 @@ import sys
 
 import pytest
 import spacy
-from PIL import Image
-from skimage import data
 from spacy.tokens import Doc
 from spacy.training import Example
 
@@ -22,40 +20,15 @@ POSTS = [
 ]
 
 
-def save_model(nlp, path, steps: int):
-    """Add `image_labels` (the real EfficientNet-Lite0) in front, train `steps` steps, save to `path`."""
-    nlp.add_pipe("image_labels", first=True)
-    egs = [Example(Doc(nlp.vocab, words=w), Doc(nlp.vocab, words=w, ents=t)) for w, t in POSTS]
-    optimizer = nlp.initialize(lambda: egs)
-    for _ in range(steps):
-        nlp.update(egs, sgd=optimizer)
-    nlp.to_disk(path)
-    return path
-
-
 def run_predict(*args, env=None):
     return subprocess.run([sys.executable, "-m", "spacy_mner", "predict", *map(str, args)],
                           capture_output=True, text=True, timeout=90, env=env)
 
 
 @pytest.fixture
-def posts(tmp_path):
-    """A JSONL file with every kind of line, and the cat picture one of them points to."""
-    cat = tmp_path / "cat.jpg"
-    Image.fromarray(data.chelsea()).save(cat)
-    lines = [
-        json.dumps({"text": "Obama visits Paris today", "id": 1}),
-        "{not json",
-        json.dumps({"id": "no-text", "image": None}),
-        json.dumps({"text": "Ana at the World Cup", "image": str(tmp_path / "missing.jpg"), "id": 4}),
-        "",
-        json.dumps({"text": "Chelsea watching @NASA launches from Florida !", "image": str(cat), "id": "cat"}),
-        json.dumps({"text": "   ", "id": 7}),
-        json.dumps(["a", "list"]),
-        json.dumps({"text": "Paris in the rain \u2614 again", "image": None}),
-    ]
+def posts(every_kind_of_line, tmp_path):
     path = tmp_path / "posts.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    path.write_text("\n".join(every_kind_of_line) + "\n", encoding="utf8")
     return path
 
 
@@ -73,8 +46,8 @@ def entities_of(nlp, row, image=None):
             for e, score in zip(doc.ents, scores)]
 
 
-def test_predict_writes_one_line_per_input_line(make_nlp, posts, tmp_path):
-    model = save_model(make_nlp(), tmp_path / "model", steps=40)
+def test_predict_writes_one_line_per_input_line(save_trained_cwi, posts, tmp_path):
+    model = save_trained_cwi(POSTS, steps=40)
     output = tmp_path / "out" / "predictions.jsonl"
     result = run_predict(model, posts, output, "--batch-size", "2")
     assert result.returncode == 0, result.stderr
@@ -171,9 +144,9 @@ def test_predict_reads_captions_a_bom_and_survives_bad_bytes(caption_model, tmp_
     assert f"{path}, line 2: not UTF-8" in result.stderr
 
 
-def test_predict_loads_a_pipeline_package_by_name(make_nlp, tmp_path):
+def test_predict_loads_a_pipeline_package_by_name(save_trained_cwi, tmp_path):
     """`predict NAME` with NAME an installed pipeline package (here installed into a folder on PYTHONPATH)."""
-    model = save_model(make_nlp(), tmp_path / "model", steps=40)
+    model = save_trained_cwi(POSTS, steps=40)
     (tmp_path / "packages").mkdir()
     packaged = subprocess.run(
         [sys.executable, "-m", "spacy", "package", str(model), str(tmp_path / "packages"), "--name", "mner_by_name",
@@ -195,8 +168,8 @@ def test_predict_loads_a_pipeline_package_by_name(make_nlp, tmp_path):
     assert [(e["text"], e["label"]) for e in row["entities"]] == [("Obama", "PER"), ("Paris", "LOC")]
 
 
-def test_visualize_shows_the_good_posts(make_nlp, posts, tmp_path, capsys):
-    model = save_model(make_nlp(), tmp_path / "model", steps=0)
+def test_visualize_shows_the_good_posts(save_trained_cwi, posts, tmp_path, capsys):
+    model = save_trained_cwi(POSTS, steps=0)
     page = tmp_path / "page.html"
     assert main(["visualize", str(model), str(posts), str(page), "--limit", "3"]) == 0
     captured = capsys.readouterr()

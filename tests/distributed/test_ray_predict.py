@@ -13,9 +13,6 @@ import pytest
 from PIL import Image
 from skimage import data
 from spacy.language import Language
-from spacy.tokens import Doc
-from spacy.training import Example
-from spacy.util import fix_random_seed
 
 from spacy_mner.__main__ import main
 from spacy_mner.distributed.ray_predict import ShardTagger, input_files, plan_chunks
@@ -27,17 +24,9 @@ POSTS = [
 
 
 @pytest.fixture
-def model(make_nlp, tmp_path):
+def model(save_trained_cwi):
     """A seeded, briefly trained pipeline: the real EfficientNet-Lite0 `image_labels`, then a small CWI."""
-    fix_random_seed(0)
-    nlp = make_nlp()
-    nlp.add_pipe("image_labels", first=True)
-    egs = [Example(Doc(nlp.vocab, words=w), Doc(nlp.vocab, words=w, ents=t)) for w, t in POSTS]
-    optimizer = nlp.initialize(lambda: egs)
-    for _ in range(10):
-        nlp.update(egs, sgd=optimizer)
-    nlp.to_disk(tmp_path / "model")
-    return tmp_path / "model"
+    return save_trained_cwi(POSTS, steps=10)
 
 
 @Language.component("record_ops_for_test")
@@ -95,19 +84,9 @@ def test_without_ray_a_clear_error(model, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == 'error: --engine ray needs Ray, which is not installed: pip install "spacy-mner[ray]"\n'
 
 
-def test_same_lines_as_predict_from_a_folder_of_shards(ray_session, model, tmp_path, capsys):
+def test_same_lines_as_predict_from_a_folder_of_shards(ray_session, model, every_kind_of_line, tmp_path, capsys):
     cat = tmp_path / "cat.jpg"
-    Image.fromarray(data.chelsea()).save(cat)
-    lines = [
-        json.dumps({"text": "Obama visits Paris today", "id": 1}),
-        "{not json",
-        json.dumps({"id": "no-text", "image": None}),
-        json.dumps({"text": "Ana at the World Cup", "image": str(tmp_path / "missing.jpg"), "id": 4}),
-        "",
-        json.dumps({"text": "Chelsea watching @NASA launches from Florida !", "image": str(cat), "id": "cat"}),
-        json.dumps({"text": "Paris in the rain \u2614 again", "image": None}),
-        json.dumps({"text": "@NASA visits Florida", "image": str(cat), "id": 8}),
-    ]
+    lines = [*every_kind_of_line, json.dumps({"text": "@NASA visits Florida", "image": str(cat), "id": 10})]
     whole = tmp_path / "posts.jsonl"
     whole.write_text("\n".join(lines) + "\n", encoding="utf8")
     shards = tmp_path / "shards"
@@ -123,16 +102,15 @@ def test_same_lines_as_predict_from_a_folder_of_shards(ray_session, model, tmp_p
                  "--lines-per-shard", "2", "--batch-size", "2"]) == 0
     captured = capsys.readouterr()
     errors = sum("error" in row for row in single)
-    assert errors == 3 and any("image_error" in row for row in single)
-    assert f"8 lines read, {8 - errors} posts predicted, {errors} errors: 5 shards in" in captured.out
+    assert errors == 5 and any("image_error" in row for row in single)
+    assert f"10 lines read, {10 - errors} posts predicted, {errors} errors: 6 shards in" in captured.out
     assert f"{shards / 'part-0.jsonl'}, line 2: not JSON" in captured.err
     assert f"{shards / 'part-0.jsonl'}, line 4 (id 4): " in captured.err  # the missing image, as predict says
 
     rows = read_shards(out)
-    assert len(rows) == len(single) == 8
+    assert len(rows) == len(single) == 10
     positions = [(row.pop("file"), row.pop("line")) for row in rows]
-    assert positions == [(str(shards / "part-0.jsonl"), n) for n in range(1, 6)] + \
-        [(str(shards / "part-1.jsonl"), n) for n in range(1, 4)]
+    assert positions == [(str(shards / f"part-{part}.jsonl"), n) for part in (0, 1) for n in range(1, 6)]
     assert_same_rows(rows, single)
     assert sum(bool(row.get("image_labels")) for row in rows) == 2 and any(row.get("entities") for row in rows)
     assert not list(out.glob(".*"))  # no partial shard left

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy
 import pytest
 import spacy
-import torch
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.training.initialize import init_nlp
@@ -64,14 +63,6 @@ def test_label_map_from_a_config_dict_or_a_command_line_string():
     assert parse_label_map("") == {}
     with pytest.raises(ValueError, match="label_map 'ORG': expected OLD=NEW"):
         parse_label_map("ORG")
-
-
-@pytest.fixture(scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -62,10 +62,10 @@ def word_vectors(words: List[str], vectors: Vectors, subwords: Sequence[Tuple[in
             "the pipeline has no word vectors: set [initialize.before_init] to spacy_mner.static_vectors.v1 "
             "or [initialize] vectors to a pipeline with vectors"
         )
-    rows = vectors.find(keys=keys)
-    rows = numpy.asarray(rows.get() if hasattr(rows, "get") else rows)
-    data = vectors.data.get() if hasattr(vectors.data, "get") else numpy.asarray(vectors.data)
-    out = data[numpy.maximum(rows, 0)]
+    found = vectors.find(keys=keys)
+    picked = vectors.data[found.clip(0, None)]  # on the table's device: only the batch's rows reach the host
+    out = numpy.asarray(picked.get() if hasattr(picked, "get") else picked)
+    rows = numpy.asarray(found.get() if hasattr(found, "get") else found)
     missing = numpy.flatnonzero(rows < 0)
     if len(missing):
         out[missing] = oov_table(vectors.shape[1])[keys[missing] % OOV_ROWS]
