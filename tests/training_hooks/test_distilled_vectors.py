@@ -91,14 +91,17 @@ def test_the_pipeline_saves_and_loads_the_wordpiece_vectors(minilm, tmp_path, mo
     assert not (tmp_path / "no-cache").exists()
 
 
-def test_cwi_config_builds_with_a_distilled_source(minilm):
-    overrides = {"initialize.before_init.sources": "glove-6b-50d,en_core_web_md,m2v-minilm",
-                 "initialize.before_init.max_rows": 300, "components.ner.model.vectors_width": 606}
-    config = load_config(CWI_CFG, overrides=overrides, interpolate=True)
+def test_cwi_default_vectors_are_glove_md_and_mpnet_distilled():
+    """configs/cwi.cfg's default table: GloVe 50d + en_core_web_md 300d + mpnet-distilled 256d, as wide as the
+    model expects, the distilled columns last (filled from wordpieces for words outside the rows)."""
+    config = load_config(CWI_CFG, overrides={"initialize.before_init.max_rows": 300}, interpolate=True)
+    assert config["initialize"]["before_init"]["sources"] == ["glove-6b-50d", "en_core_web_md", "m2v-mpnet"]
     before_init = registry.resolve({"cb": config["initialize"]["before_init"]})["cb"]
     nlp = before_init(spacy.blank("en"))
     assert nlp.vocab.vectors.shape == (300, 606) == (300, config["components"]["ner"]["model"]["vectors_width"])
-    assert [o for o, _ in subword_slices(nlp.vocab)] == [350]
+    (offset, mpnet), = subword_slices(nlp.vocab)
+    assert offset == 350 and mpnet.width == 256
+    assert numpy.abs(mpnet([HASHTAG])).sum() > 0  # a word in no vocabulary still gets distilled columns
 
 
 def test_missing_encoders_are_clear_errors(tmp_path, monkeypatch):
