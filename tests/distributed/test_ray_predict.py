@@ -157,8 +157,9 @@ def test_a_model_the_workers_cannot_load_is_a_one_line_error(ray_session, tmp_pa
 
 def test_resume_after_an_interrupted_run_tags_only_the_missing_shards(ray_session, model, tmp_path, capsys):
     posts = tmp_path / "posts.jsonl"
-    posts.write_text("".join(json.dumps({"text": f"Obama visits Paris on day {i}", "id": i}) + "\n"
-                             for i in range(1, 4001)), encoding="utf8")
+    # the posts after the first shards are long, so that the run cannot end between its first shard and the SIGINT
+    posts.write_text("".join(json.dumps({"text": f"Obama visits Paris on day {i}" + " and Paris" * (0 if i <= 80 else 20),
+                                         "id": i}) + "\n" for i in range(1, 4001)), encoding="utf8")
     out = tmp_path / "out"
     command = ["predict", str(model), str(posts), str(out), "--engine", "ray", "--workers", "2",
                "--lines-per-shard", "40"]
