@@ -50,6 +50,7 @@ VECTORS, WIDTH = ["--initialize.before_init.sources"], ["--components.ner.model.
 CWI_VARIANTS = {
     "": ("caption words", []),
     "_none": ("no image words", ["--components.ner.model.use_image", "false"]),
+    "_content": ("caption content words", ["--components.ner.model.content_image_words", "true"]),
     "_no_chars": ("caption words, no character CNN", ["--components.ner.model.use_chars", "false"]),
     "_no_words": ("caption words, no word vectors", ["--components.ner.model.use_words", "false"]),
     "_no_td_gn_sinerelu": ("caption words, no TD+GN+SineReLU", ["--components.ner.model.char_regularizers", "false"]),
@@ -83,6 +84,8 @@ MODELS = {
                         ["--components.ner.model.case_features", "false"], 64),
     "msb_crf_none": ("MSB (MiniLM-L6) + CRF, no image words", CONFIGS / "msb.cfg",
                      ["--components.ner.model.image_words", "none"], 64),
+    "msb_crf_content": ("MSB (MiniLM-L6) + CRF, caption content words", CONFIGS / "msb.cfg",
+                        ["--components.ner.model.content_image_words", "true"], 64),
     "msb_crf_xview": ("MSB (MiniLM-L6) + CRF, caption words, cross-view training (weight 1)", CONFIGS / "msb.cfg",
                       ["--components.ner.cross_view_weight", "1.0"], 64),
     "msb_crf_l4": ("MSB (MiniLM-L6, first 4 layers) + CRF, caption words", CONFIGS / "msb.cfg",

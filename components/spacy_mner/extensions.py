@@ -5,6 +5,7 @@ names. All values are plain Python data (strings, lists, tuples) so that a DocBi
 """
 from typing import List, Tuple
 
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
 # name -> default. `image_labels` stays None until a classifier has looked at the post; an empty list
@@ -28,34 +29,38 @@ def register_extensions() -> None:
 ImageLabels = List[Tuple[str, float]]
 
 
-IMAGE_WORD_SOURCES = ("auto", "labels", "caption", "none")
+IMAGE_WORD_SOURCES = ("auto", "labels", "caption", "both", "none")
 
 
 def check_image_word_settings(source: str, max_words: int) -> None:
     """A model's `image_words` and `max_image_words` settings, checked when the model is built (a typo in a
     config fails at once, not at the first batch)."""
     if source not in IMAGE_WORD_SOURCES:
-        raise ValueError(f"image_words must be auto, labels, caption or none, not {source!r}")
+        raise ValueError(f"image_words must be one of {', '.join(IMAGE_WORD_SOURCES)}, not {source!r}")
     if max_words < 0:
         raise ValueError(f"max_image_words must be >= 0, not {max_words}")
 
 
-def image_words(doc: Doc, source: str = "auto") -> List[str]:
+def image_words(doc: Doc, source: str = "auto", content_only: bool = False) -> List[str]:
     """The words a model reads for the post's image.
 
-    source: "labels" (the ImageNet labels), "caption" (the caption's words), "none", or "auto" (labels
-    where the classifier gave some, else the caption). Multi-word class names are split into words.
+    source: "labels" (the ImageNet labels), "caption" (the caption's words), "both" (labels, then the
+    caption), "none", or "auto" (labels where the classifier gave some, else the caption). Multi-word class
+    names are split into words. `content_only` drops stop words (spaCy's English list) and words without a
+    letter or digit: a caption's "a", "of", "the" say nothing about the post and take the model's attention.
     """
     if source == "none":
         return []
     if source not in IMAGE_WORD_SOURCES:
-        raise ValueError(f"image word source must be auto, labels, caption or none, not {source!r}")
+        raise ValueError(f"image word source must be one of {', '.join(IMAGE_WORD_SOURCES)}, not {source!r}")
     words: List[str] = []
-    if source in ("auto", "labels"):
+    if source in ("auto", "labels", "both"):
         for label, _ in doc._.image_labels or []:
             words.extend(label.replace("_", " ").split())
-    if not words and source in ("auto", "caption") and doc._.image_caption:
-        words = doc._.image_caption.split()
+    if (source == "both" or (not words and source in ("auto", "caption"))) and doc._.image_caption:
+        words.extend(doc._.image_caption.split())
+    if content_only:
+        words = [w for w in words if w.lower() not in STOP_WORDS and any(c.isalnum() for c in w)]
     return words
 
 

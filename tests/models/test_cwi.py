@@ -179,7 +179,8 @@ def test_attention_reads_each_post_alone_in_a_batch_of_posts_of_other_lengths(ma
 
 
 # image_words -> (are the labels read, is the caption read) for a post that has both
-READS = {"auto": (True, False), "labels": (True, False), "caption": (False, True), "none": (False, False)}
+READS = {"auto": (True, False), "labels": (True, False), "caption": (False, True), "both": (True, True),
+         "none": (False, False)}
 
 
 @pytest.mark.parametrize("source", list(READS))
@@ -197,7 +198,21 @@ def test_image_words_setting_picks_labels_or_caption(make_nlp, assert_reads, sou
     assert_reads(base, scores(band, "a dog on a sofa"), reads_labels)
     assert_reads(base, scores(dog, "a band on a stage"), reads_caption)
     # a post without labels: "auto" falls back to the caption
-    assert_reads(scores(None, "a dog on a sofa"), scores(None, "a band on a stage"), source in ("auto", "caption"))
+    assert_reads(scores(None, "a dog on a sofa"), scores(None, "a band on a stage"), source in ("auto", "caption", "both"))
+
+
+@pytest.mark.parametrize("content_only", [True, False])
+def test_content_image_words_skip_the_captions_stop_words(make_nlp, assert_reads, content_only):
+    nlp = initialized(make_nlp, image_words="caption", content_image_words=content_only)
+
+    def scores(caption):
+        doc = make_post(nlp, ["Obama", "in", "Paris"])
+        doc._.image_caption = caption
+        return scorer(nlp).predict([doc])
+
+    base = scores("a dog on a sofa")
+    assert_reads(base, scores("the dog on the sofa !"), not content_only)
+    assert_reads(base, scores("a cat on a sofa"), True)
 
 
 @pytest.mark.parametrize("max_words", [0, 2, 5])
@@ -212,7 +227,7 @@ def test_max_image_words_reads_the_first_words_only(make_nlp, assert_reads, max_
 
 @pytest.mark.parametrize(
     "setting,message",
-    [({"image_words": "lables"}, "image_words must be auto, labels, caption or none, not 'lables'"),
+    [({"image_words": "lables"}, "image_words must be one of auto, labels, caption, both, none, not 'lables'"),
      ({"max_image_words": -1}, "max_image_words must be >= 0, not -1")],
 )
 def test_image_word_settings_are_checked_when_the_model_is_built(make_nlp, setting, message):

@@ -267,7 +267,8 @@ def test_edge_posts(tiny_bert, case_features):
 
 
 # image_words -> (are the labels read, is the caption read) for a post that has both
-READS = {"auto": (True, False), "labels": (True, False), "caption": (False, True), "none": (False, False)}
+READS = {"auto": (True, False), "labels": (True, False), "caption": (False, True), "both": (True, True),
+         "none": (False, False)}
 
 
 @pytest.mark.parametrize("source", list(READS))
@@ -286,7 +287,22 @@ def test_image_words_setting_picks_labels_or_caption(tiny_bert, assert_reads, so
     assert_reads(base, scores(cat, "space shuttle"), reads_labels)
     assert_reads(base, scores(dog, "beach"), reads_caption)
     # a post without labels: "auto" falls back to the caption
-    assert_reads(scores(None, "space shuttle"), scores(None, "beach"), source in ("auto", "caption"))
+    assert_reads(scores(None, "space shuttle"), scores(None, "beach"), source in ("auto", "caption", "both"))
+
+
+@pytest.mark.parametrize("content_only", [True, False])
+def test_content_image_words_skip_the_captions_stop_words(tiny_bert, assert_reads, content_only):
+    model = tiny_model(tiny_bert, image_words="caption", content_image_words=content_only)
+    vocab = spacy.blank("en").vocab
+
+    def scores(caption):
+        doc = post(vocab, ["Obama", "visits", "Paris"], None)
+        doc._.image_caption = caption
+        return model.predict([doc])
+
+    base = scores("a dog on a beach")
+    assert_reads(base, scores("the dog on the beach !"), not content_only)
+    assert_reads(base, scores("a cat on a beach"), True)
 
 
 @pytest.mark.parametrize("max_words", [0, 2, 5])
@@ -307,7 +323,7 @@ def test_max_image_words_reads_the_first_words_only(tiny_bert, assert_reads, max
         ({"window": 16, "stride": 0}, "got window=16, stride=0"),
         ({"window": 16, "stride": 17}, "got window=16, stride=17"),
         ({"pooling": "max"}, "pooling must be one of"),
-        ({"image_words": "lables"}, "image_words must be auto, labels, caption or none, not 'lables'"),
+        ({"image_words": "lables"}, "image_words must be one of auto, labels, caption, both, none, not 'lables'"),
         ({"max_image_words": -1}, "max_image_words must be >= 0, not -1"),
     ],
 )

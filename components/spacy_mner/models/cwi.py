@@ -11,7 +11,8 @@ Interpretations and additions, each a config setting:
   layer 31 and before the CRF as section 4.2 says: u_t = tanh(W h_t + b), a_ts = softmax_s(h_t . u_s),
   b_t = sum_s a_ts h_s; each token reads [h_t; b_t].
 - `dropout`: dropout on the fusion BiLSTM's input and output. Not in the paper's tables (0 = the paper).
-- `image_words`: "auto" (labels, else caption), "labels", "caption" or "none".
+- `image_words`: "auto" (labels, else caption), "labels", "caption", "both" or "none";
+  `content_image_words` keeps only their content words (no stop words or punctuation).
 - `mixed_precision`: float16 training and prediction on GPU, bfloat16 prediction on CPU (see
   `precision.py`). Not in the paper: a speed setting.
 - image words are hashed into `image_buckets` embedding rows instead of a fixed vocabulary, so unseen
@@ -79,6 +80,7 @@ def build_cwi(
     n_chars: int = 1000,
     image_buckets: int = 20000,
     max_image_words: int = 32,
+    content_image_words: bool = False,
     mixed_precision: bool = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
@@ -95,7 +97,8 @@ def build_cwi(
     output = Linear(nO=nO, nI=net.width)
     model = chain(
         cwi_featurizer(
-            vectors_width, max_chars, n_chars, image_words if use_image else "none", image_buckets, max_image_words
+            vectors_width, max_chars, n_chars, image_words if use_image else "none", image_buckets, max_image_words,
+            content_image_words,
         ),
         _skip_empty(chain(encoder, output)),
     )

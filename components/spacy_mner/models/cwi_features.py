@@ -80,13 +80,13 @@ def word_vectors(words: List[str], vectors: Vectors, subwords: Sequence[Tuple[in
 
 
 def doc_image_word_ids(
-    docs: List[Doc], source: str, n_buckets: int, max_words: int
+    docs: List[Doc], source: str, n_buckets: int, max_words: int, content_only: bool = False
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """(ids, lengths): each doc's image words hashed into [2, n_buckets + 2), or one NO_IMAGE id."""
     ids = numpy.zeros((len(docs), max(max_words, 1)), dtype="int64")  # max_words 0: every post reads NO_IMAGE
     lengths = numpy.ones(len(docs), dtype="int64")
     for i, doc in enumerate(docs):
-        words = image_words(doc, source)[:max_words]
+        words = image_words(doc, source, content_only)[:max_words]
         if words:
             ids[i, : len(words)] = [hash_string(w.lower()) % n_buckets + 2 for w in words]
             lengths[i] = len(words)
@@ -96,7 +96,8 @@ def doc_image_word_ids(
 
 
 def cwi_featurizer(
-    vectors_width: int, max_chars: int, n_chars: int, image_source: str, image_buckets: int, max_image_words: int
+    vectors_width: int, max_chars: int, n_chars: int, image_source: str, image_buckets: int, max_image_words: int,
+    content_image_words: bool = False,
 ) -> Model:
     """List[Doc] -> the CWI net's inputs as arrays (docs without tokens are left out: they give no rows).
 
@@ -109,7 +110,9 @@ def cwi_featurizer(
         docs = [doc for doc in docs if len(doc)]
         if not docs:
             return None, lambda d: []
-        image_ids, image_lengths = doc_image_word_ids(docs, image_source, image_buckets, max_image_words)
+        image_ids, image_lengths = doc_image_word_ids(
+            docs, image_source, image_buckets, max_image_words, content_image_words
+        )
         words = [token.text for doc in docs for token in doc]
         if is_train:
             distinct, char_rows = words, numpy.zeros(0, dtype="int64")

@@ -14,7 +14,8 @@ Settings:
 - `n_layers`: keep only the encoder's first N layers (None: all), so Tiny-like (2) and Small-like (4)
   depths of a deeper encoder are config changes.
 - `image_words`: where the image words come from: "auto" (the image's labels, else the caption), "labels",
-  "caption" or "none". At most `max_image_words` words are read (the first ones: labels are most probable
+  "caption", "both" (labels, then caption) or "none"; `content_image_words` keeps only their content words
+  (no stop words or punctuation). At most `max_image_words` words are read (the first ones: labels are most probable
   first), and their wordpieces take at most half of a window.
 - `window`, `stride`: posts longer than `window` wordpieces (specials and image words included) are read in
   overlapping windows that share `window - stride` post wordpieces; no token is dropped and each token is
@@ -110,6 +111,7 @@ def build_msb(
     n_layers: Optional[int] = None,
     image_words: str = "auto",
     max_image_words: int = 32,
+    content_image_words: bool = False,
     window: int = 128,
     stride: int = 96,
     pooling: str = "first",
@@ -146,6 +148,7 @@ def build_msb(
     settings = {
         "image_words": image_words,
         "max_image_words": max_image_words,
+        "content_image_words": content_image_words,
         "window": window,
         "stride": stride,
         "pooling": pooling,

@@ -216,7 +216,8 @@ def build_windows(
 
 def featurize(docs: List[Doc], tokenizer: Any, attrs: Dict[str, Any]) -> WindowBatch:
     """The encoder's windows for non-empty docs (settings from the model's attrs)."""
-    images = [image_words(doc, attrs["image_words"])[: attrs["max_image_words"]] for doc in docs]
+    source, content_only, max_words = attrs["image_words"], attrs["content_image_words"], attrs["max_image_words"]
+    images = [image_words(doc, source, content_only)[:max_words] for doc in docs]
     texts = [[t.text for t in doc] for doc in docs]
     pieces = word_pieces(tokenizer, texts + images)
     image_pieces = [[p for word in words for p in word] for words in pieces[len(docs):]]
