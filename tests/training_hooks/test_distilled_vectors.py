@@ -153,6 +153,12 @@ def test_distilling_a_local_transformer_folder_once(tmp_path):
     assert cached.name.startswith("tiny-") and cached.name.endswith("-d8")
     first = vectors(["zorblax", "pariss"])
     assert numpy.linalg.norm(first, axis=1) == pytest.approx([8 ** 0.5] * 2, rel=1e-4)
+    # a word's vector points where Model2Vec's own encoding of it does (the mean of its pieces' rows; words
+    # with an unknown piece differ on purpose: we skip [UNK], this Model2Vec model averages its row in)
+    words = ["zorblax", "obamaa", "chicagooo", "in", "#zorbla"]
+    expected = model.encode(words)
+    expected = expected / numpy.linalg.norm(expected, axis=1, keepdims=True) * 8 ** 0.5
+    numpy.testing.assert_allclose(vectors(words), expected, rtol=1e-4, atol=1e-5)
     # a second call reads the cache: the same vectors, and the encoder is no longer needed
     for path in (tmp_path / "tiny").iterdir():
         path.unlink()

@@ -2,14 +2,16 @@
 name is cut into wordpieces by the transformer's tokenizer and reads the mean of their vectors.
 
 The wordpiece vectors are distilled from a transformer (Model2Vec, see `training_hooks/distill.py`); this
-module only reads them (numpy and the Rust tokenizer, no torch). A word's vector is, as Model2Vec's
+module only reads them (the Rust tokenizer, numpy and one torch call). A word's vector is, as Model2Vec's
 `StaticModel.encode` gives it, the mean of its pieces' SIF-weighted rows, L2-normalised, here scaled by
-sqrt(width) so each dimension has unit mean square (GloVe's are of that order).
+sqrt(width) so each dimension has unit mean square (GloVe's are of that order); unknown pieces ([UNK]) are
+left out, so a word the tokenizer cannot cut at all reads zeros rather than the [UNK] row.
 
 Slices of `nlp.vocab.vectors` that came from such a source are recorded in the vocab's lookups (table
 `LOOKUPS_TABLE`: each slice's column offset, tokenizer and piece vectors), so they are saved and loaded with
 the pipeline; the CWI featurizer fills those columns of words outside the table's rows from here.
 """
+import itertools
 import weakref
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -31,31 +33,36 @@ class SubwordVectors:
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.pieces = numpy.ascontiguousarray(pieces, dtype="float32")
+        self.pieces = numpy.require(pieces, dtype="float32", requirements=["C", "W"])  # torch reads it in place
         self.unk_id = unk_id
         self.width = self.pieces.shape[1]
 
     def __call__(self, words: Sequence[str]) -> numpy.ndarray:
         """(len(words), width) vectors; a word with no known piece (all [UNK], or empty) reads zeros."""
-        out = numpy.zeros((len(words), self.width), dtype="float32")
         if not words:
-            return out
-        encodings = self.tokenizer.encode_batch(list(words), add_special_tokens=False)
-        ids = [[i for i in enc.ids if i != self.unk_id] for enc in encodings]
-        lengths = numpy.asarray([len(x) for x in ids])
-        has = numpy.flatnonzero(lengths)
-        if len(has):
-            flat = numpy.concatenate([numpy.asarray(ids[i], dtype="int64") for i in has])
-            starts = numpy.concatenate([[0], numpy.cumsum(lengths[has])[:-1]])
-            sums = numpy.add.reduceat(self.pieces[flat], starts, axis=0)
-            norms = numpy.linalg.norm(sums, axis=1, keepdims=True)
-            out[has] = sums / numpy.maximum(norms, 1e-12) * numpy.sqrt(self.width)
-        return out
+            return numpy.zeros((0, self.width), dtype="float32")
+        import torch
+
+        ids = [[i for i in enc.ids if i != self.unk_id] for enc in self._encode(words)]
+        lengths = numpy.fromiter(map(len, ids), dtype="int64", count=len(ids))
+        flat = numpy.fromiter(itertools.chain.from_iterable(ids), dtype="int64", count=int(lengths.sum()))
+        # each word's sum of piece rows without gathering them (URLs have many pieces); no pieces: zeros
+        sums = torch.nn.functional.embedding_bag(
+            torch.from_numpy(flat), torch.from_numpy(self.pieces), torch.from_numpy(numpy.cumsum(lengths) - lengths),
+            mode="sum",
+        ).numpy()
+        norms = numpy.linalg.norm(sums, axis=1, keepdims=True)
+        return (sums / numpy.maximum(norms, 1e-12) * numpy.sqrt(self.width)).astype("float32", copy=False)
 
     def covers(self, words: Sequence[str]) -> numpy.ndarray:
         """Whether each word has at least one known wordpiece (its vector is not all zeros)."""
-        encodings = self.tokenizer.encode_batch(list(words), add_special_tokens=False)
-        return numpy.asarray([any(i != self.unk_id for i in enc.ids) for enc in encodings], dtype=bool)
+        return numpy.asarray([any(i != self.unk_id for i in enc.ids) for enc in self._encode(words)], dtype=bool)
+
+    def _encode(self, words: Sequence[str]) -> list:
+        """The words' encodings without special tokens; without offsets where the tokenizers library can
+        (`encode_batch_fast`, tokenizers >= 0.20), which makes the call about a third faster."""
+        encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
+        return encode(list(words), add_special_tokens=False)
 
     def whole_words(self) -> List[str]:
         """The tokenizer's vocabulary entries that are whole words, by id: those with the word-start mark
