@@ -238,6 +238,9 @@ def main() -> None:
                         help=f"comma-separated, any of {','.join([*MODELS, *DERIVED])},stock_ner")
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds (--system.seed), e.g. 0,1,2")
     parser.add_argument("--gpu-id", type=int, default=-1)
+    parser.add_argument("--reuse-trained", action="store_true",
+                        help="score a key and seed whose model-best an earlier, interrupted run left in --out instead "
+                             "of training it again (its training time is then not measured)")
     args = parser.parse_args()
     if not (args.data_dir / "train.txt").is_file():
         sys.exit(f"Twitter-2015 not found in {args.data_dir} (expected train.txt, valid.txt, test.txt, captions_blip2.txt)")
@@ -277,10 +280,11 @@ def measure(args: argparse.Namespace, corpus: Dict[str, Path], seed: int, key: s
     common = ["--paths.train", str(corpus["train"]), "--paths.dev", str(corpus["dev"]),
               "--system.seed", str(seed), "--gpu-id", str(args.gpu_id)]
     first_seconds, first_mb, first_command = 0.0, 0.0, ""
+    reuse = args.reuse_trained and key not in DERIVED and (output / "model-best" / "meta.json").is_file()
     if key in FIRST_STAGE:
         conll = convert(args.conll_dir, args.out / "corpus-conll2003", format="conll2003", splits=("train", "dev"))
         first = args.out / f"{key}-stage1" / f"seed{seed}"
-        first_seconds, first_mb = run([
+        first_seconds, first_mb = (None, None) if reuse else run([
             sys.executable, "-m", "spacy", "train", str(CONFIGS / "msb.cfg"), "--output", str(first),
             "--paths.train", str(conll["train"]), "--paths.dev", str(conll["dev"]), "--system.seed", str(seed),
             "--gpu-id", str(args.gpu_id), *FIRST_STAGE[key]])
@@ -292,8 +296,12 @@ def measure(args: argparse.Namespace, corpus: Dict[str, Path], seed: int, key: s
         seconds, train_mb = 0.0, 0.0
         command = f"spacy.load({base} model-best, config={load_config})"
     else:
-        seconds, train_mb = run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *common, *overrides])
-        seconds, train_mb = seconds + first_seconds, max(train_mb, first_mb)
+        if reuse:
+            print(f"--reuse-trained: scoring {output / 'model-best'} as it is; its training time is not known", flush=True)
+            seconds, train_mb = None, None
+        else:
+            seconds, train_mb = run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *common, *overrides])
+            seconds, train_mb = seconds + first_seconds, max(train_mb, first_mb)
         command = (first_command + f"python -m spacy train {config.relative_to(ROOT) if config.is_relative_to(ROOT) else config} "
                    + " ".join(overrides) + f" --system.seed {seed}")
     metrics, scored = output / "test.json", has_entity_scores(output / "model-best")
