@@ -12,6 +12,7 @@ Slices of `nlp.vocab.vectors` that came from such a source are recorded in the v
 the pipeline; the CWI featurizer fills those columns of words outside the table's rows from here.
 """
 import itertools
+import warnings
 import weakref
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -33,7 +34,7 @@ class SubwordVectors:
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.pieces = numpy.require(pieces, dtype="float32", requirements=["C", "W"])  # torch reads it in place
+        self.pieces = numpy.ascontiguousarray(pieces, dtype="float32")  # a loaded pipeline's: a view of its bytes
         self.unk_id = unk_id
         self.width = self.pieces.shape[1]
 
@@ -46,10 +47,12 @@ class SubwordVectors:
         ids = [[i for i in enc.ids if i != self.unk_id] for enc in self._encode(words)]
         lengths = numpy.fromiter(map(len, ids), dtype="int64", count=len(ids))
         flat = numpy.fromiter(itertools.chain.from_iterable(ids), dtype="int64", count=int(lengths.sum()))
+        with warnings.catch_warnings():  # the rows may be read-only (see __init__); they are only read here
+            warnings.simplefilter("ignore", UserWarning)
+            rows = torch.from_numpy(self.pieces)
         # each word's sum of piece rows without gathering them (URLs have many pieces); no pieces: zeros
         sums = torch.nn.functional.embedding_bag(
-            torch.from_numpy(flat), torch.from_numpy(self.pieces), torch.from_numpy(numpy.cumsum(lengths) - lengths),
-            mode="sum",
+            torch.from_numpy(flat), rows, torch.from_numpy(numpy.cumsum(lengths) - lengths), mode="sum"
         ).numpy()
         norms = numpy.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / numpy.maximum(norms, 1e-12) * numpy.sqrt(self.width)).astype("float32", copy=False)
