@@ -10,7 +10,7 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 
 from spacy_mner.models.cwi_features import doc_image_word_ids, vector_key
-from spacy_mner.models.layers import CharCNN, SineReLU, TargetedDropout
+from spacy_mner.models.layers import CharCNN, SameConv1d, SineReLU, TargetedDropout
 from spacy_mner.training_hooks.vectors import build_vectors, make_static_vectors_callback
 
 
@@ -28,6 +28,17 @@ def test_targeted_dropout_drops_only_small_units_and_only_in_training():
     assert (out[:, :4] == 0).all() and torch.equal(out[:, 4:], x[:, 4:])
     layer.eval()
     assert torch.equal(layer(x), x)
+
+
+@pytest.mark.parametrize("kernel", [2, 3, 4])
+def test_same_conv_pads_as_keras(kernel):
+    """Keras' 'same': (kernel - 1) // 2 zeros on the left, kernel // 2 on the right."""
+    torch.manual_seed(kernel)
+    conv, x = SameConv1d(5, 3, kernel), torch.randn(4, 5, 9)
+    padded = torch.nn.functional.pad(x, ((kernel - 1) // 2, kernel // 2))
+    expected = torch.nn.functional.conv1d(padded, conv.weight, conv.bias)
+    assert conv(x).shape == (4, 3, 9)
+    assert torch.allclose(conv(x), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("regularize", [True, False])

@@ -1,9 +1,11 @@
 """`mixed_precision` on CPU: prediction through a bfloat16 copy that follows the float32 weights."""
 import numpy
+import pytest
 import torch
 from thinc.api import Adam
 from thinc.layers.pytorchwrapper import convert_pytorch_default_inputs, convert_pytorch_default_outputs
 
+from spacy_mner.models import precision
 from spacy_mner.models.precision import mixed_precision_wrapper
 
 
@@ -47,3 +49,19 @@ def test_bfloat16_prediction_follows_updates_and_loading():
     with torch.no_grad():  # new data assigned outside thinc
         model.shims[0]._model.linear.weight.data = torch.zeros(3, 8)
     numpy.testing.assert_allclose(model.predict(X), float32_output(model, X), atol=0.05)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_predicts_in_bfloat16_only_on_a_cpu_with_bfloat16_arithmetic(monkeypatch, native):
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: native)
+    model = mixed_precision_wrapper(Net(), convert_pytorch_default_inputs, convert_pytorch_default_outputs, "auto")
+    X = numpy.random.default_rng(0).normal(size=(16, 8)).astype("float32")
+    Y = model.predict(X)
+    assert (model.shims[0]._bfloat16 is not None) == native
+    if not native:
+        numpy.testing.assert_array_equal(Y, float32_output(model, X))
+
+
+def test_mixed_precision_takes_only_its_three_values():
+    with pytest.raises(ValueError, match="true, false or \"auto\", not 'yes'"):
+        mixed_precision_wrapper(Net(), convert_pytorch_default_inputs, convert_pytorch_default_outputs, "yes")

@@ -10,7 +10,7 @@ from spacy.training import Example
 from thinc.api import Adam
 
 from spacy_mner.pipeline import crf_ner
-from spacy_mner.pipeline.crf import crf_decode, crf_layer, crf_loss
+from spacy_mner.pipeline.crf import _pad, _torch_crf, crf_decode, crf_layer, crf_loss
 from spacy_mner.tags import bio_tags
 
 POSTS = [
@@ -58,6 +58,28 @@ def test_crf_never_decodes_an_invalid_sequence(n_labels, lengths, seed):
         for prev, cur in zip(["O"] + names, names):
             if cur.startswith("I-"):
                 assert prev in (f"B-{cur[2:]}", cur), names
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_tags=st.integers(1, 9),
+    lengths=st.lists(st.integers(1, 15), min_size=1, max_size=6),
+    seed=st.integers(0, 2**16),
+)
+def test_decoding_gives_pytorch_crfs_viterbi_paths(n_tags, lengths, seed):
+    import torch
+
+    layer = crf_layer()
+    layer.set_dim("nO", n_tags)
+    layer.initialize()
+    rng = numpy.random.default_rng(seed)
+    for name in ("start", "end", "transitions"):
+        layer.set_param(name, rng.normal(0, 2, layer.get_param(name).shape).astype("float32"))
+    scores = rng.normal(0, 3, (sum(lengths), n_tags)).astype("float32")
+    padded, mask = _pad(torch.from_numpy(scores), lengths)
+    expected = _torch_crf(layer, padded.device).decode(padded, mask=mask)
+    assert crf_decode(layer, scores, lengths) == expected
+    assert [len(path) for path in expected] == lengths
 
 
 def test_learn_rate_scale_keeps_the_crf_and_scales_its_gradients_and_steps():

@@ -14,6 +14,7 @@ from spacy.training import Example
 from spacy.util import load_config
 
 from spacy_mner.models.cwi_features import vector_key, word_vectors
+from spacy_mner.models import subword_vectors
 from spacy_mner.models.subword_vectors import subword_slices
 from spacy_mner.training_hooks.distill import distilled_vectors
 from spacy_mner.training_hooks.vectors import build_vectors, make_static_vectors_callback
@@ -39,6 +40,17 @@ def test_an_invented_hashtag_gets_a_vector_from_its_wordpieces(minilm):
     assert cosine(misspelt, right) > 0.5 > cosine(misspelt, other)
     # a word it cannot cut (no known piece) reads zeros, not noise
     assert not minilm([""]).any()
+
+
+def test_remembered_words_read_the_same_vectors_and_memory_stays_bounded(minilm, monkeypatch):
+    monkeypatch.setattr(subword_vectors, "CACHE_WORDS", 4)
+    minilm._cache.clear()
+    batches = [["obama", "#rio2016", "obama"], ["paris", "obama", "lol"], ["a", "b", "c", "d", "e", "paris"]]
+    for words in batches:
+        numpy.testing.assert_array_equal(minilm(words), minilm._vectors(words))
+    assert list(minilm._cache) == ["obama", "#rio2016", "paris", "lol"]  # 6 distinct words at once: not kept
+    numpy.testing.assert_array_equal(minilm(["dog", "obama"]), minilm._vectors(["dog", "obama"]))
+    assert list(minilm._cache) == ["dog", "obama"]  # full: emptied first
 
 
 @pytest.mark.parametrize("word, near, far", [("chicago", "boston", ["banana", "sofa", "yellow"]),

@@ -13,8 +13,9 @@ Interpretations and additions, each a config setting:
 - `dropout`: dropout on the fusion BiLSTM's input and output. Not in the paper's tables (0 = the paper).
 - `image_words`: "auto" (labels, else caption), "labels", "caption", "both" or "none";
   `content_image_words` keeps only their content words (no stop words or punctuation).
-- `mixed_precision`: float16 training and prediction on GPU, bfloat16 prediction on CPU (see
-  `precision.py`). Not in the paper: a speed setting.
+- `mixed_precision`: true: float16 training and prediction on GPU, bfloat16 prediction on CPU; "auto"
+  (configs/cwi.cfg): bfloat16 prediction on a CPU with bfloat16 arithmetic only (see `precision.py`).
+  Not in the paper: a speed setting.
 - image words are hashed into `image_buckets` embedding rows instead of a fixed vocabulary, so unseen
   labels or caption words need no vocabulary file; a post without image words reads one learned
   "no image" embedding.
@@ -22,7 +23,7 @@ Interpretations and additions, each a config setting:
 The torch module is `cwi_net.py` (imported when a model is built, so that importing this module does not
 import torch), its inputs are built in `cwi_features.py`; this module wires them into one thinc model.
 """
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 from spacy import registry
 from spacy.tokens import Doc
@@ -81,7 +82,7 @@ def build_cwi(
     image_buckets: int = 20000,
     max_image_words: int = 32,
     content_image_words: bool = False,
-    mixed_precision: bool = False,
+    mixed_precision: Union[bool, str] = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """The CWI tag scorer: one row of `nO` tag scores per token of the batch, docs concatenated."""

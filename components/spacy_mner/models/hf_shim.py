@@ -12,7 +12,7 @@ This module imports torch and spacy-transformers: `msb.py` imports it when a mod
 """
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 import srsly
 from spacy_transformers.data_classes import HFObjects
@@ -41,7 +41,7 @@ class HFEncoderShim(BFloat16Prediction, HFShim):
     """HFShim over an `MSBNet`, with the `mixed_precision` of `precision.py`. Until `load_pretrained` or
     `from_bytes` fills it, it has no module and no tokenizer."""
 
-    def __init__(self, mixed_precision: bool = False, case_features: bool = False):
+    def __init__(self, mixed_precision: Union[bool, str] = False, case_features: bool = False):
         on_gpu, cpu_bfloat16 = precision_modes(mixed_precision)
         super().__init__(
             HFObjects(None, None, None),

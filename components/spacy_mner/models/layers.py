@@ -1,6 +1,8 @@
 """Torch layers of the paper's character feature extractor (Table 5): SineReLU, targeted dropout and the
 skip-connected character CNN. Imported only when a model is built, so `import spacy_mner` stays light.
 """
+import math
+
 import torch
 from torch import nn
 
@@ -13,7 +15,8 @@ class SineReLU(nn.Module):
         self.epsilon = epsilon
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.where(x > 0, x, self.epsilon * (torch.sin(x) - torch.cos(x)))
+        # sin x - cos x = sqrt(2) sin(x - pi/4): one sine instead of a sine and a cosine
+        return torch.where(x > 0, x, (self.epsilon * math.sqrt(2)) * torch.sin(x - math.pi / 4))
 
 
 class TargetedDropout(nn.Module):
@@ -41,14 +44,18 @@ class TargetedDropout(nn.Module):
 
 
 class SameConv1d(nn.Conv1d):
-    """A Conv1d whose output keeps the input length; even kernels pad one more on the right (as Keras)."""
+    """A Conv1d whose output keeps the input length; even kernels pad one more on the right (as Keras).
+
+    The convolution pads `kernel // 2` on both sides itself (no padded copy of the input); with an even
+    kernel that gives one output too many, the first, which is dropped."""
 
     def __init__(self, n_in: int, n_out: int, kernel: int):
-        super().__init__(n_in, n_out, kernel)
-        self.pads = ((kernel - 1) // 2, kernel // 2)
+        super().__init__(n_in, n_out, kernel, padding=kernel // 2)
+        self.skip = 1 - kernel % 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(nn.functional.pad(x, self.pads))
+        out = super().forward(x)
+        return out[..., self.skip:] if self.skip else out
 
 
 class CharCNN(nn.Module):

@@ -29,7 +29,8 @@ Settings:
   and the default, cannot see case, which in tweets often marks a name. The embeddings start at zero, so
   the pretrained encoder is unchanged until fine-tuning moves them. Off here (the paper has no such input);
   configs/msb*.cfg turn it on (README: +1.8 dev F1 for MSB + CRF).
-- `mixed_precision`: float16 training and prediction on GPU, bfloat16 prediction on CPU (see `precision.py`).
+- `mixed_precision`: true: float16 training and prediction on GPU, bfloat16 prediction on CPU; "auto":
+  bfloat16 prediction on a CPU with bfloat16 arithmetic only (see `precision.py`).
 
 Serialisation: the encoder's weights, its Hugging Face config and its tokenizer files are stored in the
 thinc model's bytes (by spacy-transformers' `HFShim`, subclassed in `hf_shim.py`), so a saved pipeline
@@ -42,7 +43,7 @@ Where the parts live: this module is the architecture (settings, the thinc forwa
 `msb_net.py` is the torch module and `hf_shim.py` its thinc shim (both import torch, so they are imported
 when a model is built).
 """
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from spacy import registry
 from spacy.tokens import Doc
@@ -115,7 +116,7 @@ def build_msb(
     window: int = 128,
     stride: int = 96,
     pooling: str = "first",
-    mixed_precision: bool = False,
+    mixed_precision: Union[bool, str] = False,
     case_features: bool = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:

@@ -21,6 +21,7 @@ from spacy.lookups import Table
 from spacy.vocab import Vocab
 
 LOOKUPS_TABLE = "spacy_mner_subword_vectors"
+CACHE_WORDS = 20_000  # at 256 columns, about 20 MB
 _SLICES_KEY = "slices"
 
 
@@ -37,11 +38,27 @@ class SubwordVectors:
         self.pieces = numpy.ascontiguousarray(pieces, dtype="float32")  # a loaded pipeline's: a view of its bytes
         self.unk_id = unk_id
         self.width = self.pieces.shape[1]
+        self._cache: Dict[str, numpy.ndarray] = {}  # word -> its row (see __call__)
 
     def __call__(self, words: Sequence[str]) -> numpy.ndarray:
-        """(len(words), width) vectors; a word with no known piece (all [UNK], or empty) reads zeros."""
+        """(len(words), width) vectors; a word with no known piece (all [UNK], or empty) reads zeros.
+
+        The vectors of the last `CACHE_WORDS` or so distinct words are kept (the rows never change): a
+        stream of posts cuts each frequent hashtag or name into pieces once."""
         if not words:
             return numpy.zeros((0, self.width), dtype="float32")
+        distinct = list(dict.fromkeys(words))
+        if len(distinct) > CACHE_WORDS:
+            return self._vectors(words)
+        new = [word for word in distinct if word not in self._cache]
+        if len(self._cache) + len(new) > CACHE_WORDS:
+            self._cache.clear()
+            new = distinct
+        if new:
+            self._cache.update(zip(new, self._vectors(new)))
+        return numpy.stack([self._cache[word] for word in words])
+
+    def _vectors(self, words: Sequence[str]) -> numpy.ndarray:
         import torch
 
         ids = [[i for i in enc.ids if i != self.unk_id] for enc in self._encode(words)]

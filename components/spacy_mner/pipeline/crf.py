@@ -127,7 +127,30 @@ def crf_decode(model: Model, scores: Floats2d, lengths: List[int]) -> List[List[
         scores_t = xp2torch(scores)
         crf = _torch_crf(model, scores_t.device)
         padded, mask = _pad(scores_t, lengths)
-        return crf.decode(padded, mask=mask)
+        return viterbi_paths(crf, padded, mask)
+
+
+def viterbi_paths(crf, emissions, mask) -> List[List[int]]:
+    """`crf.decode(emissions, mask=mask)` (batch first, masks of leading ones), with the backtracking done
+    for the whole batch at each position: pytorch-crf's own follows each sequence with a Python step and a
+    `.item()` per token, about a tenth of CWI's prediction time."""
+    import torch
+
+    n_docs, n_steps, _ = emissions.shape
+    lengths = mask.sum(dim=1)
+    score = crf.start_transitions + emissions[:, 0]
+    history = []
+    for t in range(1, n_steps):
+        best, previous = (score[:, :, None] + crf.transitions + emissions[:, t, None, :]).max(dim=1)
+        score = torch.where(mask[:, t, None], best, score)
+        history.append(previous)
+    tags = torch.empty((n_docs, n_steps), dtype=torch.long, device=emissions.device)
+    tag = (score + crf.end_transitions).argmax(dim=1)  # each doc's last tag, carried until its last position
+    tags[:, -1] = tag
+    for t in range(n_steps - 1, 0, -1):
+        tag = torch.where(t < lengths, history[t - 1].gather(1, tag[:, None])[:, 0], tag)
+        tags[:, t - 1] = tag
+    return [row[:length] for row, length in zip(tags.tolist(), lengths.tolist())]
 
 
 SPAN_CHUNK_VALUES = 4_000_000  # scores (float32) of the constrained copies made at once: about 16 MB
