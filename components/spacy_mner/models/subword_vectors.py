@@ -43,8 +43,8 @@ class SubwordVectors:
     def __call__(self, words: Sequence[str]) -> numpy.ndarray:
         """(len(words), width) vectors; a word with no known piece (all [UNK], or empty) reads zeros.
 
-        The vectors of the last `CACHE_WORDS` or so distinct words are kept (the rows never change): a
-        stream of posts cuts each frequent hashtag or name into pieces once."""
+        Up to `CACHE_WORDS` words' vectors are kept, emptied when full (the rows never change), so a
+        stream of posts cuts a frequent hashtag or name into pieces about once."""
         if not words:
             return numpy.zeros((0, self.width), dtype="float32")
         distinct = list(dict.fromkeys(words))
