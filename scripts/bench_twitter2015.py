@@ -57,6 +57,8 @@ CWI_VARIANTS = {
     "_xview": ("caption words, cross-view training (weight 1)", ["--components.ner.cross_view_weight", "1.0"]),
     "_attention": ("caption words, modality attention", ["--components.ner.model.attention", "true"]),
 }
+# the configs before 2026-12-01 (issue 14's baseline): spaCy's English tokenizer instead of the social media one
+SPACY_TOKENIZER = ["--nlp.tokenizer", '{"@tokenizers":"spacy.Tokenizer.v1"}']
 GLOVE_MD = [*VECTORS, "glove-6b-50d,en_core_web_md", *WIDTH, "350", "--initialize.before_init.max_rows", "200000"]
 # word vectors distilled from a transformer (Model2Vec; docs/architectures.md): alone, and after GloVe + md
 M2V = {
@@ -93,6 +95,8 @@ MODELS = {
     "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb.cfg",
                    ["--components.ner.model.n_layers", "2"], 64),
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings", CONFIGS / "msb_crf_stage2.cfg", [], 64),
+    "msb_crf_conll_spacy_tokenizer": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, "
+                                      "spaCy's default tokenizer", CONFIGS / "msb_crf_stage2.cfg", SPACY_TOKENIZER, 64),
 }
 # key: overrides of the first stage, configs/msb.cfg trained on CoNLL-2003, whose last state's `ner` the
 # key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps, 125 of them warming up: a warm-up
@@ -101,6 +105,7 @@ FIRST_STAGE = {
     "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.warmup", "0.1424",
                       "--training.eval_frequency", "300"],
 }
+FIRST_STAGE["msb_crf_conll_spacy_tokenizer"] = [*FIRST_STAGE["msb_crf_conll"], *SPACY_TOKENIZER]
 
 # key: (label, base key, load-time config overrides): the base key's trained model, loaded with the overrides
 # and saved again, is scored and timed as a row of its own. It trains nothing: the base key is trained in the
