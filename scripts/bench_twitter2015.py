@@ -62,6 +62,8 @@ CWI_VARIANTS = {
 }
 # the configs before 2026-12-01 (issue 14's baseline): spaCy's English tokenizer instead of the social media one
 SPACY_TOKENIZER = ["--nlp.tokenizer", '{"@tokenizers":"spacy.Tokenizer.v1"}']
+# ... and trained on the corpus's own tokens, as spaCy's reader gives them for a DocBin without whitespace
+CORPUS_TOKENS = [*SPACY_TOKENIZER, "--corpora.train.gold_preproc", "true", "--corpora.dev.gold_preproc", "true"]
 GLOVE_MD = [*VECTORS, "glove-6b-50d,en_core_web_md", *WIDTH, "350", "--initialize.before_init.max_rows", "200000"]
 # word vectors distilled from a transformer (Model2Vec; docs/architectures.md): alone, and after GloVe + md
 M2V = {
@@ -100,6 +102,9 @@ MODELS = {
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings", CONFIGS / "msb_crf_stage2.cfg", [], 64),
     "msb_crf_conll_spacy_tokenizer": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, "
                                       "spaCy's default tokenizer", CONFIGS / "msb_crf_stage2.cfg", SPACY_TOKENIZER, 64),
+    "msb_crf_conll_corpus_tokens": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, spaCy's "
+                                    "default tokenizer, trained on the corpus's tokens (the configs before 2026-12-01)",
+                                    CONFIGS / "msb_crf_stage2.cfg", CORPUS_TOKENS, 64),
 }
 # key: overrides of the first stage, configs/msb.cfg trained on CoNLL-2003, whose last state's `ner` the
 # key's run sources (one epoch: 14041 sentences / 16 per batch = 878 steps, 125 of them warming up: a warm-up
@@ -109,6 +114,7 @@ FIRST_STAGE = {
                       "--training.eval_frequency", "300"],
 }
 FIRST_STAGE["msb_crf_conll_spacy_tokenizer"] = [*FIRST_STAGE["msb_crf_conll"], *SPACY_TOKENIZER]
+FIRST_STAGE["msb_crf_conll_corpus_tokens"] = [*FIRST_STAGE["msb_crf_conll"], *CORPUS_TOKENS]
 
 # key: (label, base key, load-time config overrides): the base key's trained model, loaded with the overrides
 # and saved again, is scored and timed as a row of its own. It trains nothing: the base key is trained in the
