@@ -3,6 +3,7 @@ to what the entities' correctness says; `spacy_mner calibrate` saves it with the
 import numpy
 import pytest
 import spacy
+from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import fix_random_seed
@@ -45,7 +46,8 @@ def test_a_temperature_changes_the_scores_and_never_the_entities(make_nlp, use_c
     ner = nlp.get_pipe("ner")
     docs = predicted(nlp, golds(nlp))
     assert sum(len(d.ents) for d in docs) == 7
-    at = ner.entity_scores_at(docs, [1.0, 3.0])
+    entities, at = ner.entity_scores_at(docs, [1.0, 3.0])
+    assert entities == [[(e.start, e.end, e.label_) for e in d.ents] for d in docs]
     assert [len(s) for s in at[0]] == [len(d.ents) for d in docs]
     numpy.testing.assert_allclose([s for d in at[0] for s in d], [s for d in docs for s in entity_scores(d, "ents")], rtol=1e-5)
     ner.cfg["confidence_temperature"] = 3.0
@@ -63,6 +65,25 @@ def test_the_fit_softens_scores_where_entities_are_wrong_and_sharpens_them_where
     right = fit_temperature(nlp, predicted(nlp, golds(nlp)), golds(nlp))
     assert right.temperature < wrong.temperature and right.log_loss_after <= right.log_loss_before
     assert nlp.get_pipe("ner").confidence_temperature == right.temperature
+
+
+def test_the_fit_judges_crf_ners_own_entities_whatever_doc_ents_became(make_nlp):
+    """A later component that drops entities (or a bfloat16 pass that groups the posts otherwise and finds
+    a borderline entity differently) does not stop the fit: it judges the entities crf_ner finds itself."""
+    nlp = trained(make_nlp)
+    expected = fit_temperature(nlp, predicted(nlp, golds(nlp)), golds(nlp, WRONG))
+    nlp.get_pipe("ner").cfg["confidence_temperature"] = 1.0
+
+    @Language.component("drop_entities")
+    def drop_entities(doc):
+        doc.ents = []
+        return doc
+
+    nlp.add_pipe("drop_entities")
+    docs = predicted(nlp, golds(nlp))
+    assert not any(d.ents for d in docs)
+    fit = fit_temperature(nlp, docs, golds(nlp, WRONG))
+    assert fit.entities == 7 and fit.temperature == expected.temperature and fit.ece_after == expected.ece_after
 
 
 def test_reliability_bins_and_ece():

@@ -70,19 +70,19 @@ def _log_loss(scores: Sequence[float], right: Sequence[bool]) -> float:
 
 def fit_temperature(nlp: Language, predicted: List[Doc], golds: List[Doc]) -> TemperatureFit:
     """Fit the entity scores' temperature on `golds` (dev Docs with entities) and set it in the pipeline.
-    `predicted`: the same posts as the pipeline made them (`nlp.pipe` of their corpus tokens)."""
+    `predicted`: the same posts as the pipeline made them (`nlp.pipe` of their corpus tokens, so that their
+    image words are there); the entities judged are crf_ner's own, from one pass over them."""
     ner = confidence_component(nlp)
-    right = []
-    for doc, gold in zip(predicted, golds):
-        truth = {(ent.start_char, ent.end_char, ent.label_) for ent in gold.ents}
-        right.extend((ent.start_char, ent.end_char, ent.label_) in truth for ent in doc.ents)
-    if not right:
-        raise NothingToCalibrate("the pipeline predicts no entity on these posts: nothing to calibrate")
     before = ner.confidence_temperature
     candidates = (before, *TEMPERATURES)
-    flat = [[s for doc_scores in per_t for s in doc_scores] for per_t in ner.entity_scores_at(predicted, candidates)]
-    if len(flat[0]) != len(right):
-        raise ValueError("another component changed the entities crf_ner predicted: calibrate crf_ner's own")
+    entities, per_temperature = ner.entity_scores_at(predicted, candidates)
+    right = []
+    for doc, doc_entities, gold in zip(predicted, entities, golds):
+        truth = {(ent.start_char, ent.end_char, ent.label_) for ent in gold.ents}
+        right.extend((doc[s:e].start_char, doc[s:e].end_char, label) in truth for s, e, label in doc_entities)
+    if not right:
+        raise NothingToCalibrate("the pipeline predicts no entity on these posts: nothing to calibrate")
+    flat = [[s for doc_scores in per_t for s in doc_scores] for per_t in per_temperature]
     losses = [_log_loss(scores, right) for scores in flat]
     best = int(numpy.argmin(losses))
     ner.cfg["confidence_temperature"] = candidates[best]

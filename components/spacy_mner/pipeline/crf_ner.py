@@ -171,9 +171,13 @@ class CRFEntityRecognizer(TrainablePipe):
         starts = numpy.cumsum([0] + lengths)
         return [best[s:e] for s, e in zip(starts[:-1], starts[1:])]
 
-    def entity_scores_at(self, docs: List[Doc], temperatures: Sequence[float]) -> List[List[List[float]]]:
-        """For each temperature, each doc's entity scores (in the order of the entities `predict` finds,
-        which no temperature changes): what fitting the temperature needs, with one model pass."""
+    def entity_scores_at(self, docs: List[Doc], temperatures: Sequence[float]
+                         ) -> Tuple[List[List[Tuple[int, int, str]]], List[List[List[float]]]]:
+        """Each doc's entities (token start, end, label) as this one model pass finds them, and for each
+        temperature their scores (no temperature changes the entities): what fitting the temperature needs.
+        The entities come from this pass, not from `doc.ents`: another component may have changed those, and
+        bfloat16 prediction may find a borderline entity differently when the posts are grouped otherwise."""
+        entities: List[List[Tuple[int, int, str]]] = [[] for _ in docs]
         out: List[List[List[float]]] = [[[] for _ in docs] for _ in temperatures]
         for group in _length_groups(docs):
             group = [i for i in group if len(docs[i])]
@@ -182,10 +186,12 @@ class CRFEntityRecognizer(TrainablePipe):
             lengths = [len(docs[i]) for i in group]
             scores = self.model.predict([docs[i] for i in group])
             paths = self._decode(scores, lengths)
+            for i, path in zip(group, paths):
+                entities[i] = bio_spans([self.tags[t] for t in path])
             for t, temperature in enumerate(temperatures):
                 for i, doc_scores in zip(group, self._entity_scores(scores, lengths, paths, temperature)):
                     out[t][i] = doc_scores or []
-        return out
+        return entities, out
 
     @property
     def confidence_temperature(self) -> float:
