@@ -56,9 +56,6 @@ CWI_VARIANTS = {
     "_no_td_gn_sinerelu": ("caption words, no TD+GN+SineReLU", ["--components.ner.model.char_regularizers", "false"]),
     "_xview": ("caption words, cross-view training (weight 1)", ["--components.ner.cross_view_weight", "1.0"]),
     "_attention": ("caption words, modality attention", ["--components.ner.model.attention", "true"]),
-    # 20 epochs, the rate warming up over the first (125 steps: 4000 posts / 32) and falling linearly to 0
-    "_decay20": ("caption words, 20 epochs, linear decay", ["--training.max_epochs", "20", "--training.optimizer.learn_rate",
-                 '{"@schedules":"warmup_linear.v1","warmup_steps":125,"total_steps":2500,"initial_rate":0.001}']),
 }
 # the configs before 2026-12-01 (issue 14's baseline): spaCy's English tokenizer instead of the social media one
 SPACY_TOKENIZER = ["--nlp.tokenizer", '{"@tokenizers":"spacy.Tokenizer.v1"}']
