@@ -12,12 +12,14 @@ model beside spaCy's stock `ner` trained on the same data in the same run.
     python scripts/bench_twitter2015.py --models msb_crf_bf16   # msb_crf (trained above) predicting in bfloat16
     python scripts/bench_twitter2015.py --models cwi,cwi_none --seeds 0,1,2   # mean and spread of 3 seeds
     python scripts/bench_twitter2015.py --text-modes-of MODEL TEST.spacy   # the three text-mode F1s of one model
+    python scripts/bench_twitter2015.py --no-image-words-of MODEL TEST.spacy   # its F1 with the image words removed
 
 Each model is also scored in the three text modes of `spacy_mner.corpus.text_modes` (on the corpus tokens,
 on the tokens joined by one space, on the text with punctuation attached as typed), the F1 users get from
 `nlp(text)`; a second table prints them, with the expected calibration error of the entity scores on test
 before and after `python -m spacy_mner calibrate` fits their temperature on dev (reliability diagrams in
-OUT/KEY/seedN/calibration*.png; see scripts/calibration.py).
+OUT/KEY/seedN/calibration*.png; see scripts/calibration.py). The seeds table adds the test F1 with every
+post's image words removed at prediction (`no image words`): what a model trained with them gets from text alone.
 
 With several `--seeds`, each key is trained once per seed (OUT/KEY/seedN), the prediction speed is
 measured for the first seed only, and a third table gives each key's mean and spread (sample standard
@@ -97,6 +99,8 @@ MODELS = {
     "msb_crf_l2": ("MSB (MiniLM-L6, first 2 layers) + CRF, caption words", CONFIGS / "msb.cfg",
                    ["--components.ner.model.n_layers", "2"], 64),
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings", CONFIGS / "msb_crf_stage2.cfg", [], 64),
+    "msb_crf_conll_xview": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, cross-view "
+                            "training (weight 1)", CONFIGS / "msb_crf_stage2.cfg", [], 64),
     "msb_crf_conll_spacy_tokenizer": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, "
                                       "spaCy's default tokenizer", CONFIGS / "msb_crf_stage2.cfg", SPACY_TOKENIZER, 64),
     "msb_crf_conll_corpus_tokens": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, spaCy's "
@@ -110,6 +114,9 @@ FIRST_STAGE = {
     "msb_crf_conll": ["--training.max_epochs", "1", "--training.optimizer.learn_rate.warmup", "0.1424",
                       "--training.eval_frequency", "300"],
 }
+# stage 2 sources `ner` with its settings: cross-view training is set in the first stage (a no-op on CoNLL-2003,
+# whose sentences have no image words) and goes on in the second
+FIRST_STAGE["msb_crf_conll_xview"] = [*FIRST_STAGE["msb_crf_conll"], "--components.ner.cross_view_weight", "1.0"]
 FIRST_STAGE["msb_crf_conll_spacy_tokenizer"] = [*FIRST_STAGE["msb_crf_conll"], *SPACY_TOKENIZER]
 FIRST_STAGE["msb_crf_conll_corpus_tokens"] = [*FIRST_STAGE["msb_crf_conll"], *CORPUS_TOKENS]
 
@@ -194,6 +201,24 @@ def text_mode_scores(model: Path, test: Path) -> Dict[str, float]:
     return {mode: 100 * nlp.evaluate(examples_in_mode(nlp, golds, mode))["ents_f"] for mode in TEXT_MODES}
 
 
+def no_image_words_score(model: Path, test: Path) -> float:
+    """Test F1 (0-100) on the corpus tokens with every post's image words removed: what the trained model
+    gets from the text alone, so that a gain of a model trained with image words can be told apart from
+    what its training did to the text view."""
+    import spacy
+    from spacy.tokens import DocBin
+    from spacy.training import Example
+
+    from spacy_mner.corpus.text_modes import examples_in_mode
+    from spacy_mner.pipeline.cross_view import text_view
+
+    nlp = spacy.load(model)
+    golds = list(DocBin(store_user_data=True).from_disk(test).get_docs(nlp.vocab))
+    # both sides: the pipeline's evaluate copies a reference's image data to a predicted Doc without any
+    examples = [Example(text_view(eg.predicted), text_view(eg.reference)) for eg in examples_in_mode(nlp, golds, "tokens")]
+    return 100 * nlp.evaluate(examples)["ents_f"]
+
+
 def has_entity_scores(model: Path) -> bool:
     """Whether the pipeline scores its entities (spaCy's stock `ner` does not)."""
     import spacy
@@ -239,6 +264,10 @@ def main() -> None:
     if sys.argv[1:2] == ["--text-modes-of"]:
         model, test = sys.argv[2:4]
         print(" | ".join(f"{mode} {f1:.2f}" for mode, f1 in text_mode_scores(Path(model), Path(test)).items()))
+        return
+    if sys.argv[1:2] == ["--no-image-words-of"]:
+        model, test = sys.argv[2:4]
+        print(f"no image words {no_image_words_score(Path(model), Path(test)):.2f}")
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "twitter2015")
@@ -328,6 +357,7 @@ def measure(args: argparse.Namespace, corpus: Dict[str, Path], seed: int, key: s
         "dev_f": None if dev is None else 100 * dev,
         "per_type": {k: 100 * v["f"] for k, v in scores["ents_per_type"].items()},
         "text_mode_f": text_mode_scores(output / "model-best", corpus["test"]),
+        "f_no_image_words": no_image_words_score(output / "model-best", corpus["test"]),
         "ece": calibrate(output / "model-best", corpus["test"], output / "calibration.png", f"{key}, seed {seed}")
         if scored else None,
         **(fit_temperature(output / "model-best", corpus, output, f"{key}, seed {seed}") if scored else {}),
@@ -373,15 +403,16 @@ def print_tables(results: List[Dict], machine: str) -> None:
     for r in results:
         by_key.setdefault(r["key"], []).append(r)
     print("\nMean ± sample standard deviation (min-max) over each key's seeds\n")
-    print("| model | seeds | test F1 | dev F1 | corpus tokens | joined by one space | punctuation as typed | ECE | ECE calibrated | "
-          + "".join(f"{t} | " for t in types))
-    print("|---|---|---|---|---|---|---|---|---|" + "---|" * len(types))
+    print("| model | seeds | test F1 | dev F1 | corpus tokens | joined by one space | punctuation as typed | no image words | ECE | "
+          "ECE calibrated | " + "".join(f"{t} | " for t in types))
+    print("|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(types))
     for key, rows in by_key.items():
         column = lambda get, digits=2: (  # noqa: E731
             spread([get(r) for r in rows], digits) if all(get(r) is not None for r in rows) else "")
         modes = [column(lambda r, m=m: r.get("text_mode_f", {}).get(m)) for m in ("tokens", "spaced", "typed")]
         print(f"| {rows[0]['model']} | {','.join(str(r.get('seed', 0)) for r in rows)} | {column(lambda r: r['f'])} | "
-              f"{column(lambda r: r.get('dev_f'))} | " + " | ".join(modes) + f" | {column(lambda r: r.get('ece'), 3)} | {column(lambda r: r.get('ece_calibrated'), 3)} | "
+              f"{column(lambda r: r.get('dev_f'))} | " + " | ".join(modes) + f" | {column(lambda r: r.get('f_no_image_words'))}"
+              f" | {column(lambda r: r.get('ece'), 3)} | {column(lambda r: r.get('ece_calibrated'), 3)} | "
               + "".join(f"{column(lambda r, t=t: r['per_type'].get(t))} | " for t in types))
 
 if __name__ == "__main__":
