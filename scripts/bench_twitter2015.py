@@ -58,10 +58,6 @@ CWI_VARIANTS = {
     "_no_td_gn_sinerelu": ("caption words, no TD+GN+SineReLU", ["--components.ner.model.char_regularizers", "false"]),
     "_xview": ("caption words, cross-view training (weight 1)", ["--components.ner.cross_view_weight", "1.0"]),
     "_attention": ("caption words, modality attention", ["--components.ner.model.attention", "true"]),
-    # 10 epochs of Twitter-2015's 4000 posts in batches of 32: 1250 steps, the rate falling linearly to 0
-    "_decay": ("caption words, linearly decaying learning rate", [
-        "--training.optimizer.learn_rate",
-        '{"@schedules":"warmup_linear.v1","warmup_steps":0,"total_steps":1250,"initial_rate":0.001}']),
 }
 # the configs before 2026-12-01 (issue 14's baseline): spaCy's English tokenizer instead of the social media one
 SPACY_TOKENIZER = ["--nlp.tokenizer", '{"@tokenizers":"spacy.Tokenizer.v1"}']
