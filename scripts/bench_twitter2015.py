@@ -58,6 +58,7 @@ CWI_VARIANTS = {
     "_no_td_gn_sinerelu": ("caption words, no TD+GN+SineReLU", ["--components.ner.model.char_regularizers", "false"]),
     "_xview": ("caption words, cross-view training (weight 1)", ["--components.ner.cross_view_weight", "1.0"]),
     "_attention": ("caption words, modality attention", ["--components.ner.model.attention", "true"]),
+    "_image_vectors": ("caption words read by their word vectors", ["--components.ner.model.image_vectors", "true"]),
 }
 # the configs before 2026-12-01 (issue 14's baseline): spaCy's English tokenizer instead of the social media one
 SPACY_TOKENIZER = ["--nlp.tokenizer", '{"@tokenizers":"spacy.Tokenizer.v1"}']

@@ -58,8 +58,8 @@ def test_image_words_are_hashed_and_capped():
     docs = [nlp.make_doc("a"), nlp.make_doc("b"), nlp.make_doc("c")]
     docs[0]._.image_labels = [("tabby", 0.5), ("tiger_cat", 0.3)]
     docs[1]._.image_caption = " ".join(["word"] * 50)
-    ids, lengths = doc_image_word_ids(docs, "auto", n_buckets=100, max_words=32)
-    assert lengths.tolist() == [3, 32, 1]
+    ids, lengths, words = doc_image_word_ids(docs, "auto", n_buckets=100, max_words=32)
+    assert lengths.tolist() == [3, 32, 1] and words[0] == ["tabby", "tiger", "cat"] and words[2] == []
     assert ids[2, 0] == 1 and (ids >= 0).all() and ids.max() < 102
 
 
@@ -234,6 +234,32 @@ def test_max_image_words_reads_the_first_words_only(make_nlp, assert_reads, max_
     for i in range(len(labels)):
         changed = labels[:i] + [("volcano", 0.3)] + labels[i + 1:]
         assert_reads(base, scorer(nlp).predict([make_post(nlp, ["Obama", "in", "Paris"], changed)]), i < max_words)
+
+
+def test_image_vectors_read_each_image_word_through_its_static_vector(make_nlp, assert_reads):
+    """With `image_vectors` an image word is its static vector, not a hashed row: a label given another's
+    vector reads exactly as that one, a change of its vector in the table moves the scores, and only a post
+    without image words reads the learned "no image" row."""
+    nlp = initialized(make_nlp, image_vectors=True)
+    net, model, vectors = torch_net(nlp), scorer(nlp), nlp.vocab.vectors
+    assert net.image_embed.num_embeddings == 2 and net.image_proj.in_features == vectors.shape[1]
+
+    def scores(labels):
+        return model.predict([make_post(nlp, ["Obama", "in", "Paris"], labels)])
+
+    row = lambda word: vectors.find(key=vector_key(word))  # noqa: E731
+    dog = scores([("dog", 0.9)])
+    assert row("guitar") >= 0 and row("dog") >= 0
+    vectors.data[row("guitar")] = vectors.data[row("dog")]
+    numpy.testing.assert_allclose(scores([("guitar", 0.9)]), dog, rtol=1e-6)
+    vectors.data[row("dog")] += 0.5
+    dog_moved = scores([("dog", 0.9)])
+    assert_reads(dog, dog_moved, True)
+    no_image = scores(None)
+    with torch.no_grad():
+        net.image_embed.weight[1] += 1.0
+    assert_reads(no_image, scores(None), True)
+    assert_reads(dog_moved, scores([("dog", 0.9)]), False)
 
 
 @pytest.mark.parametrize(

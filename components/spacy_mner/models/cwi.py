@@ -18,7 +18,9 @@ Interpretations and additions, each a config setting:
   Not in the paper: a speed setting.
 - image words are hashed into `image_buckets` embedding rows instead of a fixed vocabulary, so unseen
   labels or caption words need no vocabulary file; a post without image words reads one learned
-  "no image" embedding.
+  "no image" embedding. `image_vectors`: each image word reads its static word vector (the tokens' table,
+  projected to the embedding's 50 columns) instead, so a caption word seen rarely or never in training is
+  not a random row; `image_buckets` is then unused.
 
 The torch module is `cwi_net.py` (imported when a model is built, so that importing this module does not
 import torch), its inputs are built in `cwi_features.py`; this module wires them into one thinc model.
@@ -82,6 +84,7 @@ def build_cwi(
     image_buckets: int = 20000,
     max_image_words: int = 32,
     content_image_words: bool = False,
+    image_vectors: bool = False,
     mixed_precision: Union[bool, str] = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
@@ -92,14 +95,14 @@ def build_cwi(
     net = CWINet(
         vectors_width=vectors_width, n_chars=n_chars, max_chars=max_chars, char_regularizers=char_regularizers,
         image_buckets=image_buckets, use_chars=use_chars, use_words=use_words, use_image=use_image,
-        attention=attention, dropout=dropout,
+        attention=attention, dropout=dropout, image_vectors=image_vectors,
     )
     encoder = mixed_precision_wrapper(net, _to_torch, _from_torch, mixed_precision)
     output = Linear(nO=nO, nI=net.width)
     model = chain(
         cwi_featurizer(
             vectors_width, max_chars, n_chars, image_words if use_image else "none", image_buckets, max_image_words,
-            content_image_words,
+            content_image_words, image_vectors,
         ),
         _skip_empty(chain(encoder, output)),
     )

@@ -81,25 +81,43 @@ def word_vectors(words: List[str], vectors: Vectors, subwords: Sequence[Tuple[in
 
 def doc_image_word_ids(
     docs: List[Doc], source: str, n_buckets: int, max_words: int, content_only: bool = False
-) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """(ids, lengths): each doc's image words hashed into [2, n_buckets + 2), or one NO_IMAGE id."""
+) -> Tuple[numpy.ndarray, numpy.ndarray, List[List[str]]]:
+    """(ids, lengths, words): each doc's image words hashed into [2, n_buckets + 2), or one NO_IMAGE id."""
     ids = numpy.zeros((len(docs), max(max_words, 1)), dtype="int64")  # max_words 0: every post reads NO_IMAGE
     lengths = numpy.ones(len(docs), dtype="int64")
-    for i, doc in enumerate(docs):
-        words = image_words(doc, source, content_only)[:max_words]
+    per_doc = [image_words(doc, source, content_only)[:max_words] for doc in docs]
+    for i, words in enumerate(per_doc):
         if words:
             ids[i, : len(words)] = [hash_string(w.lower()) % n_buckets + 2 for w in words]
             lengths[i] = len(words)
         else:
             ids[i, 0] = NO_IMAGE
-    return ids, lengths
+    return ids, lengths, per_doc
+
+
+def image_word_vectors(
+    per_doc: List[List[str]], n_columns: int, vectors: Vectors, subwords: Sequence[Tuple[int, SubwordVectors]] = ()
+) -> numpy.ndarray:
+    """(docs, n_columns, vectors' width): the static vector of each doc's image words (read as `word_vectors`
+    reads a token), zeros after a doc's last word."""
+    out = numpy.zeros((len(per_doc), n_columns, vectors.shape[1]), dtype="float32")
+    flat = [word for words in per_doc for word in words]
+    if flat:
+        rows = word_vectors(flat, vectors, subwords)
+        docs = numpy.repeat(numpy.arange(len(per_doc)), [len(words) for words in per_doc])
+        positions = numpy.concatenate([numpy.arange(len(words)) for words in per_doc])
+        out[docs, positions] = rows
+    return out
 
 
 def cwi_featurizer(
     vectors_width: int, max_chars: int, n_chars: int, image_source: str, image_buckets: int, max_image_words: int,
-    content_image_words: bool = False,
+    content_image_words: bool = False, image_vectors: bool = False,
 ) -> Model:
     """List[Doc] -> the CWI net's inputs as arrays (docs without tokens are left out: they give no rows).
+
+    With `image_vectors` the image words are given as their static vectors (the ids then only mark the
+    posts without image words); otherwise the vectors' array is empty.
 
     In prediction the character CNN reads each distinct word of the batch once (`char_rows` maps tokens to
     those rows); in training every token is read (`char_rows` is empty), so targeted dropout draws per
@@ -110,9 +128,15 @@ def cwi_featurizer(
         docs = [doc for doc in docs if len(doc)]
         if not docs:
             return None, lambda d: []
-        image_ids, image_lengths = doc_image_word_ids(
+        image_ids, image_lengths, per_doc = doc_image_word_ids(
             docs, image_source, image_buckets, max_image_words, content_image_words
         )
+        vectors, subwords = docs[0].vocab.vectors, subword_slices(docs[0].vocab)
+        if image_vectors:
+            image_vecs = image_word_vectors(per_doc, image_ids.shape[1], vectors, subwords)
+            image_ids = (image_ids == NO_IMAGE).astype("int64")
+        else:
+            image_vecs = numpy.zeros((0,), dtype="float32")
         words = [token.text for doc in docs for token in doc]
         if is_train:
             distinct, char_rows = words, numpy.zeros(0, dtype="int64")
@@ -123,9 +147,10 @@ def cwi_featurizer(
         inputs = (
             word_char_ids(distinct, max_chars, n_chars),
             char_rows,
-            word_vectors(words, docs[0].vocab.vectors, subword_slices(docs[0].vocab)),
+            word_vectors(words, vectors, subwords),
             image_ids,
             image_lengths,
+            image_vecs,
             [len(doc) for doc in docs],
         )
         return inputs, lambda d: []

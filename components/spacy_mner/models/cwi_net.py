@@ -14,12 +14,14 @@ class CWINet(nn.Module):
 
     def __init__(self, *, vectors_width: int, n_chars: int, max_chars: int, char_regularizers: bool,
                  image_buckets: int, use_chars: bool, use_words: bool, use_image: bool, attention: bool,
-                 dropout: float):
+                 dropout: float, image_vectors: bool = False):
         super().__init__()
         self.chars = CharCNN(n_chars, max_chars, regularize=char_regularizers) if use_chars else None
         self.words = PaddedBiLSTM(vectors_width, 100) if use_words else None
         if use_image:
-            self.image_embed = nn.Embedding(image_buckets + 2, 50, padding_idx=0)
+            # with image_vectors a word's static vector is projected; the embedding keeps the "no image" row
+            self.image_embed = nn.Embedding(2 if image_vectors else image_buckets + 2, 50, padding_idx=0)
+            self.image_proj = nn.Linear(vectors_width, 50) if image_vectors else None
             self.image_lstm = LastStateLSTM(50, 50, batch_first=True)
         self.use_image = use_image
         width = (self.chars.width if use_chars else 0) + (200 if use_words else 0) + (50 if use_image else 0)
@@ -30,7 +32,7 @@ class CWINet(nn.Module):
         self.attention = nn.Linear(200, 200) if attention else None
         self.width = 400 if attention else 200
 
-    def forward(self, chars, char_rows, vectors, image_ids, image_lengths, lengths):
+    def forward(self, chars, char_rows, vectors, image_ids, image_lengths, image_vectors, lengths):
         split = lambda x: pad_sequence(torch.split(x, lengths.tolist()), batch_first=True)  # noqa: E731
         mask = torch.arange(int(lengths.max()), device=lengths.device)[None, :] < lengths[:, None]
         parts = []
@@ -40,7 +42,10 @@ class CWINet(nn.Module):
         if self.words is not None:
             parts.append(self.words(split(vectors), lengths))
         if self.use_image:
-            image = self.image_lstm(self.image_embed(image_ids), image_lengths)
+            image = self.image_embed(image_ids)
+            if self.image_proj is not None:
+                image = image + self.image_proj(image_vectors)
+            image = self.image_lstm(image, image_lengths)
             parts.append(image[:, None, :].expand(-1, mask.shape[1], -1))
         fused = self.fusion(self.dropout(torch.cat(parts, dim=-1)), lengths)
         if self.attention is not None:
