@@ -58,7 +58,7 @@ CWI_VARIANTS = {
     "_no_td_gn_sinerelu": ("caption words, no TD+GN+SineReLU", ["--components.ner.model.char_regularizers", "false"]),
     "_xview": ("caption words, cross-view training (weight 1)", ["--components.ner.cross_view_weight", "1.0"]),
     "_attention": ("caption words, modality attention", ["--components.ner.model.attention", "true"]),
-    "_image_vectors": ("caption words read by their word vectors", ["--components.ner.model.image_vectors", "true"]),
+    "_hashed": ("caption words in hashed rows (before 2026-12-03)", ["--components.ner.model.image_vectors", "false"]),
 }
 # the configs before 2026-12-01 (issue 14's baseline): spaCy's English tokenizer instead of the social media one
 SPACY_TOKENIZER = ["--nlp.tokenizer", '{"@tokenizers":"spacy.Tokenizer.v1"}']
@@ -107,8 +107,6 @@ MODELS = {
                       CONFIGS / "msb_crf_stage2.cfg", [], 64),
     "msb_crf_conll_xview": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, cross-view "
                             "training (weight 1; the two_stage workflow since 2026-12-03)", CONFIGS / "msb_crf_stage2.cfg", [], 64),
-    "msb_crf_conll_none_xview": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, no image words, case embeddings, "
-                                 "cross-view training (weight 1)", CONFIGS / "msb_crf_stage2.cfg", [], 64),
     "msb_crf_conll_spacy_tokenizer": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, "
                                       "spaCy's default tokenizer", CONFIGS / "msb_crf_stage2.cfg", SPACY_TOKENIZER, 64),
     "msb_crf_conll_corpus_tokens": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, spaCy's "
@@ -125,7 +123,6 @@ FIRST_STAGE = {
     "msb_crf_conll": [*CONLL_EPOCH, *ONE_VIEW],
     "msb_crf_conll_xview": [*CONLL_EPOCH, "--components.ner.cross_view_weight", "1.0"],
 }
-FIRST_STAGE["msb_crf_conll_none_xview"] = [*FIRST_STAGE["msb_crf_conll_xview"], "--components.ner.model.image_words", "none"]
 FIRST_STAGE["msb_crf_conll_spacy_tokenizer"] = [*FIRST_STAGE["msb_crf_conll"], *SPACY_TOKENIZER]
 FIRST_STAGE["msb_crf_conll_corpus_tokens"] = [*FIRST_STAGE["msb_crf_conll"], *CORPUS_TOKENS]
 

@@ -82,10 +82,11 @@ def word_vectors(words: List[str], vectors: Vectors, subwords: Sequence[Tuple[in
 def doc_image_word_ids(
     docs: List[Doc], source: str, n_buckets: int, max_words: int, content_only: bool = False
 ) -> Tuple[numpy.ndarray, numpy.ndarray, List[List[str]]]:
-    """(ids, lengths, words): each doc's image words hashed into [2, n_buckets + 2), or one NO_IMAGE id."""
-    ids = numpy.zeros((len(docs), max(max_words, 1)), dtype="int64")  # max_words 0: every post reads NO_IMAGE
-    lengths = numpy.ones(len(docs), dtype="int64")
+    """(ids, lengths, words): each doc's image words hashed into [2, n_buckets + 2), or one NO_IMAGE id; as
+    many columns as the batch's longest list (the image LSTM reads forward, so padding after it is unread)."""
     per_doc = [image_words(doc, source, content_only)[:max_words] for doc in docs]
+    ids = numpy.zeros((len(docs), max(map(len, per_doc), default=1) or 1), dtype="int64")
+    lengths = numpy.ones(len(docs), dtype="int64")
     for i, words in enumerate(per_doc):
         if words:
             ids[i, : len(words)] = [hash_string(w.lower()) % n_buckets + 2 for w in words]
@@ -103,10 +104,12 @@ def image_word_vectors(
     out = numpy.zeros((len(per_doc), n_columns, vectors.shape[1]), dtype="float32")
     flat = [word for words in per_doc for word in words]
     if flat:
-        rows = word_vectors(flat, vectors, subwords)
+        row_of: Dict[str, int] = {}
+        index = [row_of.setdefault(word, len(row_of)) for word in flat]  # each distinct word looked up once
+        rows = word_vectors(list(row_of), vectors, subwords)
         docs = numpy.repeat(numpy.arange(len(per_doc)), [len(words) for words in per_doc])
         positions = numpy.concatenate([numpy.arange(len(words)) for words in per_doc])
-        out[docs, positions] = rows
+        out[docs, positions] = rows[index]
     return out
 
 
