@@ -61,6 +61,7 @@ def test_image_words_are_hashed_and_capped():
     ids, lengths, words = doc_image_word_ids(docs, "auto", n_buckets=100, max_words=32)
     assert lengths.tolist() == [3, 32, 1] and words[0] == ["tabby", "tiger", "cat"] and words[2] == []
     assert ids[2, 0] == 1 and (ids >= 0).all() and ids.max() < 102
+    assert doc_image_word_ids(docs[:1], "auto", n_buckets=100, max_words=32)[0].shape == (1, 3)  # the longest list
 
 
 def test_static_vectors_from_packages_and_text_files(tmp_path):
