@@ -125,14 +125,15 @@ def make_nlp(small_vectors):
     import spacy
     from spacy.vectors import Vectors
 
-    def make(use_crf: bool = True, crf_learn_rate_scale: float = 1.0, cross_view_weight: float = 0.0, **model):
+    def make(use_crf: bool = True, crf_learn_rate_scale: float = 1.0, cross_view_weight: float = 0.0,
+             cross_view_pull: str = "both", **model):
         callback = {"@callbacks": "spacy_mner.multimodal_evaluate.v1"}
         nlp = spacy.blank("en", config={"nlp": {"after_pipeline_creation": callback}})
         words, table = small_vectors
         nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table.copy(), keys=words)
         settings = {"@architectures": "spacy_mner.CWI.v1", "dropout": 0.0, **model}
         component = {"model": settings, "use_crf": use_crf, "crf_learn_rate_scale": crf_learn_rate_scale,
-                     "cross_view_weight": cross_view_weight}
+                     "cross_view_weight": cross_view_weight, "cross_view_pull": cross_view_pull}
         nlp.add_pipe("crf_ner", name="ner", config=component)
         return nlp
 

@@ -57,9 +57,9 @@ def view_divergence(nlp, egs) -> float:
     return kl / sum(len(d) for d in docs)
 
 
-def trained(make_nlp, weight: float, captions: bool = True, steps: int = 30):
+def trained(make_nlp, weight: float, captions: bool = True, steps: int = 30, pull: str = "both"):
     fix_random_seed(0)
-    nlp = make_nlp(cross_view_weight=weight, image_words="caption")
+    nlp = make_nlp(cross_view_weight=weight, cross_view_pull=pull, image_words="caption")
     egs = examples(nlp, captions)
     optimizer = nlp.initialize(lambda: egs)
     for _ in range(steps):
@@ -81,6 +81,27 @@ def test_the_kl_term_pulls_the_two_views_together(make_nlp):
             [(e.start, e.end, e.label_) for e in eg.reference.ents] for eg in egs]
 
 
+def test_a_text_pull_trains_only_the_text_view_toward_the_multimodal_one(make_nlp):
+    def multimodal_gradient(pull: str):
+        nlp, egs = trained(make_nlp, 5.0, steps=0, pull=pull)
+        ner = nlp.get_pipe("ner")
+        scores = ner.model.predict([eg.predicted for eg in egs])
+        d_scores = numpy.zeros_like(scores)
+        extra = ner._update_text_view(egs, scores, d_scores)
+        return d_scores, extra
+
+    both, both_loss = multimodal_gradient("both")
+    text, text_loss = multimodal_gradient("text")
+    captioned = numpy.repeat([caption is not None for _, _, caption in POSTS], [len(w) for w, _, _ in POSTS])
+    assert numpy.abs(both[captioned]).sum() > 0 and not both[~captioned].any()
+    assert not text.any()  # the multimodal scores get no KL gradient: they are the text view's teacher
+    assert text_loss == pytest.approx(both_loss)  # the same loss, only its gradient differs
+    # and the pull still brings the views together
+    unpulled, egs = trained(make_nlp, 1e-6, pull="text")
+    pulled, _ = trained(make_nlp, 5.0, pull="text")
+    assert view_divergence(pulled, egs) < 0.5 * view_divergence(unpulled, egs)
+
+
 def test_posts_without_image_words_train_exactly_as_with_one_view(make_nlp):
     single, _ = trained(make_nlp, 0.0, captions=False, steps=5)
     both, _ = trained(make_nlp, 5.0, captions=False, steps=5)
@@ -92,3 +113,5 @@ def test_posts_without_image_words_train_exactly_as_with_one_view(make_nlp):
 def test_a_negative_weight_is_an_error(make_nlp):
     with pytest.raises(ValueError, match="cross_view_weight must be >= 0"):
         make_nlp(cross_view_weight=-1.0)
+    with pytest.raises(ValueError, match="cross_view_pull must be one of"):
+        make_nlp(cross_view_pull="multimodal")

@@ -30,7 +30,7 @@ from thinc.types import Floats2d
 from ..tags import bio_spans, bio_tags
 from .confidence import DEFAULT_SPANS_KEY, set_entity_scores
 from .crf import crf_decode, crf_layer, crf_loss, crf_span_probabilities
-from .cross_view import cross_view_kl, has_image_words, text_view
+from .cross_view import CROSS_VIEW_PULLS, cross_view_kl, has_image_words, text_view
 from .relabel import LabelChange, plan_label_change, resize_tag_layer
 
 DEFAULT_MODEL = {"@architectures": "spacy_mner.CWI.v1"}
@@ -51,16 +51,17 @@ def _length_groups(docs: List[Doc]) -> Iterator[List[int]]:
     assigns=["doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"],
     default_config={
         "model": DEFAULT_MODEL, "use_crf": True, "crf_learn_rate_scale": 1.0, "spans_key": DEFAULT_SPANS_KEY,
-        "cross_view_weight": 0.0, "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+        "cross_view_weight": 0.0, "cross_view_pull": "both", "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_crf_ner(
     nlp: Language, name: str, model: Model, use_crf: bool, crf_learn_rate_scale: float, spans_key: Optional[str],
-    cross_view_weight: float, scorer: Optional[Callable],
+    cross_view_weight: float, cross_view_pull: str, scorer: Optional[Callable],
 ) -> "CRFEntityRecognizer":
     return CRFEntityRecognizer(nlp.vocab, model, name, use_crf=use_crf, crf_learn_rate_scale=crf_learn_rate_scale,
-                               spans_key=spans_key, cross_view_weight=cross_view_weight, scorer=scorer)
+                               spans_key=spans_key, cross_view_weight=cross_view_weight,
+                               cross_view_pull=cross_view_pull, scorer=scorer)
 
 
 def corpus_labels(examples: Iterable[Example]) -> List[str]:
@@ -74,15 +75,19 @@ class CRFEntityRecognizer(TrainablePipe):
     `crf_learn_rate_scale`: how many times faster than `model`'s weights the CRF's scores learn (see `crf.py`).
     `spans_key`: where the entities' scores go (`doc.spans[spans_key].attrs["scores"]`); None: not computed.
     `cross_view_weight`: weight of the KL term between a post's two views in training; 0: one view.
+    `cross_view_pull`: which views the KL term trains: "both", or "text" (the multimodal view is its teacher).
     `self.model.get_ref("tag_scores")` is `model`, without the CRF.
     """
 
     def __init__(
         self, vocab: Vocab, model: Model, name: str = "ner", *, use_crf: bool = True, crf_learn_rate_scale: float = 1.0,
-        spans_key: Optional[str] = DEFAULT_SPANS_KEY, cross_view_weight: float = 0.0, scorer: Optional[Callable] = None,
+        spans_key: Optional[str] = DEFAULT_SPANS_KEY, cross_view_weight: float = 0.0, cross_view_pull: str = "both",
+        scorer: Optional[Callable] = None,
     ):
         if cross_view_weight < 0:
             raise ValueError(f"[{name}] cross_view_weight must be >= 0, not {cross_view_weight}")
+        if cross_view_pull not in CROSS_VIEW_PULLS:
+            raise ValueError(f"[{name}] cross_view_pull must be one of {CROSS_VIEW_PULLS}, not {cross_view_pull!r}")
         self.vocab = vocab
         self.name = name
         self.model = chain(model, crf_layer(crf_learn_rate_scale)) if use_crf else model
@@ -91,6 +96,7 @@ class CRFEntityRecognizer(TrainablePipe):
         self.scorer = scorer
         self.spans_key = spans_key
         self.cross_view_weight = cross_view_weight
+        self.cross_view_pull = cross_view_pull
 
     @property
     def labels(self) -> List[str]:
@@ -295,7 +301,8 @@ class CRFEntityRecognizer(TrainablePipe):
 
     def _update_text_view(self, examples: List[Example], scores: Floats2d, d_scores: Floats2d) -> float:
         """Train the text view of the posts with image words (gold loss + KL to their multimodal view);
-        adds the KL's gradient for the multimodal scores to `d_scores`; the two views' extra loss."""
+        adds the KL's gradient for the multimodal scores to `d_scores` unless only the text view is pulled;
+        the two views' extra loss."""
         starts = numpy.cumsum([0] + [len(eg.predicted) for eg in examples])
         chosen = [i for i, eg in enumerate(examples) if len(eg.predicted) and has_image_words(eg.predicted)]
         if not chosen:
@@ -307,7 +314,8 @@ class CRFEntityRecognizer(TrainablePipe):
         rows = self.model.ops.asarray1i(numpy.concatenate([numpy.arange(starts[i], starts[i + 1]) for i in chosen]))
         kl, d_kl_multimodal, d_kl_text = cross_view_kl(self.model.ops, scores[rows], text_scores)
         weight = self.cross_view_weight / n_docs
-        d_scores[rows] += weight * d_kl_multimodal
+        if self.cross_view_pull == "both":
+            d_scores[rows] += weight * d_kl_multimodal
         backprop_text(d_text + weight * d_kl_text)
         return loss + weight * kl
 

@@ -5,12 +5,16 @@ prediction) and as its text alone (the view of a post without image words). Both
 tags, and a KL term pulls their per-token tag distributions (the softmax of the tag scores) together, so the
 image words can sharpen a prediction but are taught not to overturn what the text says.
 `crf_ner`'s `cross_view_weight` sets the KL term's weight; 0 (the default) trains the paper's single view.
+Its `cross_view_pull` says which views the KL term trains: "both" pulls each toward the other; "text" only
+the text view, toward the multimodal one (its gradient stopped), which stays free to use the image words.
 """
 from typing import Tuple
 
 from spacy.tokens import Doc
 from thinc.api import Ops
 from thinc.types import Floats2d
+
+CROSS_VIEW_PULLS = ("both", "text")
 
 
 def has_image_words(doc: Doc) -> bool:
