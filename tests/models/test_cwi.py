@@ -62,6 +62,10 @@ def test_image_words_are_hashed_and_capped():
     assert lengths.tolist() == [3, 32, 1] and words[0] == ["tabby", "tiger", "cat"] and words[2] == []
     assert ids[2, 0] == 1 and (ids >= 0).all() and ids.max() < 102
     assert doc_image_word_ids(docs[:1], "auto", n_buckets=100, max_words=32)[0].shape == (1, 3)  # the longest list
+    # unhashed (the words are read by their vectors): the ids only mark the posts without image words
+    unhashed, unhashed_lengths, unhashed_words = doc_image_word_ids(docs, "auto", 100, 32, hashed=False)
+    assert unhashed.tolist() == (ids == 1).astype(int).tolist()
+    assert unhashed_lengths.tolist() == lengths.tolist() and unhashed_words == words
 
 
 def test_static_vectors_from_packages_and_text_files(tmp_path):

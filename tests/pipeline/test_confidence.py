@@ -57,20 +57,40 @@ def test_span_probability_is_the_crfs_own():
             assert prob == pytest.approx(brute_force(layer, doc_scores, span), rel=1e-4)
 
 
-def test_span_probabilities_in_chunks_are_the_same(monkeypatch):
-    """Long posts go through in chunks of spans (bounded memory): the same probabilities as in one call."""
-    import spacy_mner.pipeline.crf as crf_module
-
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+def test_span_probabilities_of_docs_of_different_lengths_are_the_crfs_own(temperature):
+    """Spans at a post's first and last token, long spans, single-token posts, across a padded batch."""
     tags = bio_tags(["PER", "LOC"])
     layer = crf_layer()
     layer.set_dim("nO", len(tags))
     layer.initialize()
-    lengths = [30, 12]
-    scores = numpy.random.default_rng(1).normal(0, 1.5, (sum(lengths), len(tags))).astype("float32")
-    spans = [[(i, i + 2, 1) for i in range(0, 28, 3)], [(i, i + 1, 3) for i in range(12)]]
-    whole = crf_span_probabilities(layer, scores, lengths, spans)
-    monkeypatch.setattr(crf_module, "SPAN_CHUNK_VALUES", 3 * 30 * len(tags))  # 3 spans a chunk
-    assert crf_span_probabilities(layer, scores, lengths, spans) == whole
+    for name in ("start", "end", "transitions"):  # transitions far from their small random start
+        layer.set_param(name, layer.get_param(name) * 20)
+    lengths = [6, 1, 3, 5]
+    scores = numpy.random.default_rng(1).normal(0, 2.0, (sum(lengths), len(tags))).astype("float32")
+    spans = [[(0, 1, 1), (1, 4, 3), (4, 6, 1)], [(0, 1, 3)], [(2, 3, 1)], [(0, 5, 3), (1, 2, 1)]]
+    probs = crf_span_probabilities(layer, scores, lengths, spans, temperature)
+    tempered = crf_layer()
+    tempered.set_dim("nO", len(tags))
+    tempered.initialize()
+    for name in ("start", "end", "transitions"):  # the masks' -10000 stay far below any path either way
+        tempered.set_param(name, layer.get_param(name) / temperature)
+    for d, doc_spans in enumerate(spans):
+        doc_scores = scores[sum(lengths[:d]):sum(lengths[:d + 1])] / temperature
+        for span, prob in zip(doc_spans, probs[d]):
+            assert prob == pytest.approx(brute_force(tempered, doc_scores, span), rel=1e-4, abs=1e-7)
+
+
+def test_span_probabilities_of_extreme_scores_are_probabilities():
+    """Tag scores hundreds apart (a sharp temperature on a confident model) underflow nothing to NaN."""
+    tags = bio_tags(["PER", "LOC"])
+    layer = crf_layer()
+    layer.set_dim("nO", len(tags))
+    layer.initialize()
+    scores = numpy.zeros((4, len(tags)), dtype="float32")
+    scores[0, 0], scores[1, 2], scores[2, 1], scores[3, 4] = 300, 300, -300, 900  # O, then I-PER after it, ...
+    probs = crf_span_probabilities(layer, scores, [4], [[(0, 1, 1), (1, 2, 1), (2, 4, 3), (3, 4, 3)]], 0.25)[0]
+    assert all(0.0 <= p <= 1.0 for p in probs) and probs[2] > 0.5  # B-LOC I-LOC holds the 900
 
 
 def trained(use_crf: bool, make_nlp, **settings):

@@ -80,16 +80,18 @@ def word_vectors(words: List[str], vectors: Vectors, subwords: Sequence[Tuple[in
 
 
 def doc_image_word_ids(
-    docs: List[Doc], source: str, n_buckets: int, max_words: int, content_only: bool = False
+    docs: List[Doc], source: str, n_buckets: int, max_words: int, content_only: bool = False, hashed: bool = True
 ) -> Tuple[numpy.ndarray, numpy.ndarray, List[List[str]]]:
-    """(ids, lengths, words): each doc's image words hashed into [2, n_buckets + 2), or one NO_IMAGE id; as
-    many columns as the batch's longest list (the image LSTM reads forward, so padding after it is unread)."""
+    """(ids, lengths, words): each doc's image words hashed into [2, n_buckets + 2) (left 0 unless `hashed`:
+    their vectors are read instead), or one NO_IMAGE id; as many columns as the batch's longest list (the
+    image LSTM reads forward, so padding after it is unread)."""
     per_doc = [image_words(doc, source, content_only)[:max_words] for doc in docs]
     ids = numpy.zeros((len(docs), max(map(len, per_doc), default=1) or 1), dtype="int64")
     lengths = numpy.ones(len(docs), dtype="int64")
     for i, words in enumerate(per_doc):
         if words:
-            ids[i, : len(words)] = [hash_string(w.lower()) % n_buckets + 2 for w in words]
+            if hashed:
+                ids[i, : len(words)] = [hash_string(w.lower()) % n_buckets + 2 for w in words]
             lengths[i] = len(words)
         else:
             ids[i, 0] = NO_IMAGE
@@ -132,12 +134,11 @@ def cwi_featurizer(
         if not docs:
             return None, lambda d: []
         image_ids, image_lengths, per_doc = doc_image_word_ids(
-            docs, image_source, image_buckets, max_image_words, content_image_words
+            docs, image_source, image_buckets, max_image_words, content_image_words, hashed=not image_vectors
         )
         vectors, subwords = docs[0].vocab.vectors, subword_slices(docs[0].vocab)
         if image_vectors:
             image_vecs = image_word_vectors(per_doc, image_ids.shape[1], vectors, subwords)
-            image_ids = (image_ids == NO_IMAGE).astype("int64")
         else:
             image_vecs = numpy.zeros((0,), dtype="float32")
         words = [token.text for doc in docs for token in doc]
