@@ -103,11 +103,7 @@ MODELS = {
     "msb_crf_xview_text": ("MSB (MiniLM-L6) + CRF, caption words, cross-view training (weight 1), the KL term pulls "
                            "the text view only", CONFIGS / "msb.cfg",
                            ["--components.ner.cross_view_weight", "1.0", "--components.ner.cross_view_pull", "text"], 64),
-    # the controls of cross-view training: no image words, so both views read the same text (two dropout masks)
-    "msb_crf_none_xview_text": ("MSB (MiniLM-L6) + CRF, no image words, cross-view training (weight 1), the KL term "
-                                "pulls the text view only", CONFIGS / "msb.cfg",
-                                ["--components.ner.model.image_words", "none", "--components.ner.cross_view_weight", "1.0",
-                                 "--components.ner.cross_view_pull", "text"], 64),
+    # the control of cross-view training: no image words, so both views read the same text (two dropout masks)
     "msb_crf_none_xview": ("MSB (MiniLM-L6) + CRF, no image words, cross-view training (weight 1)", CONFIGS / "msb.cfg",
                            ["--components.ner.model.image_words", "none", "--components.ner.cross_view_weight", "1.0"], 64),
     "msb_crf_conll": ("MSB (MiniLM-L6) + CRF, CoNLL-2003 first, caption words, case embeddings, one view",
