@@ -70,6 +70,27 @@ def assert_reads():
 
 
 @pytest.fixture(scope="session")
+def assert_same_predictions():
+    """`assert_same_predictions(rows, expected)`: `predict`'s output rows (dicts) are the expected ones; when
+    the posts were batched otherwise (chunks, a resumed run), the last float bits of an image label's
+    probability or an entity's score may differ, so those are compared to 1e-6."""
+    import json
+
+    def check(rows, expected) -> None:
+        assert len(rows) == len(expected)
+        for row, want in zip(rows, expected):
+            row, want = json.loads(json.dumps(row)), json.loads(json.dumps(want))  # copies, JSON-typed
+            labels, expected_labels = row.pop("image_labels", []), want.pop("image_labels", [])
+            assert [label for label, _ in labels] == [label for label, _ in expected_labels]
+            assert [prob for _, prob in labels] == pytest.approx([prob for _, prob in expected_labels], abs=1e-6)
+            scores = [ent.pop("score") for ent in row.get("entities", [])]
+            assert scores == pytest.approx([ent.pop("score") for ent in want.get("entities", [])], abs=1e-6)
+            assert row == want
+
+    return check
+
+
+@pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return SAMPLE
 

@@ -47,19 +47,9 @@ def read_shards(folder):
             for line in shard.read_text(encoding="utf8").splitlines()]
 
 
-def assert_same_rows(rows, single):
-    """Ray's rows (without `file` and `line`) are the single-process `predict`'s (without `line`)."""
-    assert len(rows) == len(single)
-    for row, expected in zip(rows, single):
-        row, expected = json.loads(json.dumps(row)), {**expected}
-        del expected["line"]  # the single-process file numbers the lines of one file
-        # the batches differ (chunks), so the last float bits of a probability or a score may too
-        labels, expected_labels = row.pop("image_labels", []), expected.pop("image_labels", [])
-        assert [label for label, _ in labels] == [label for label, _ in expected_labels]
-        assert [prob for _, prob in labels] == pytest.approx([prob for _, prob in expected_labels], abs=1e-6)
-        scores = [ent.pop("score") for ent in row.get("entities", [])]
-        assert scores == pytest.approx([ent.pop("score") for ent in expected.get("entities", [])], abs=1e-6)
-        assert row == expected
+def without_line(single):
+    """The single-process `predict`'s rows without `line` (it numbers the lines of one file)."""
+    return [{key: value for key, value in row.items() if key != "line"} for row in single]
 
 
 def test_input_files_and_chunks_cover_every_line(tmp_path):
@@ -84,7 +74,8 @@ def test_without_ray_a_clear_error(model, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == 'error: --engine ray needs Ray, which is not installed: pip install "spacy-mner[ray]"\n'
 
 
-def test_same_lines_as_predict_from_a_folder_of_shards(ray_session, model, every_kind_of_line, tmp_path, capsys):
+def test_same_lines_as_predict_from_a_folder_of_shards(ray_session, model, every_kind_of_line, tmp_path, capsys,
+                                                        assert_same_predictions):
     cat = tmp_path / "cat.jpg"
     lines = [*every_kind_of_line, json.dumps({"text": "@NASA visits Florida", "image": str(cat), "id": 10})]
     whole = tmp_path / "posts.jsonl"
@@ -111,7 +102,7 @@ def test_same_lines_as_predict_from_a_folder_of_shards(ray_session, model, every
     assert len(rows) == len(single) == 10
     positions = [(row.pop("file"), row.pop("line")) for row in rows]
     assert positions == [(str(shards / f"part-{part}.jsonl"), n) for part in (0, 1) for n in range(1, 6)]
-    assert_same_rows(rows, single)
+    assert_same_predictions(rows, without_line(single))
     assert sum(bool(row.get("image_labels")) for row in rows) == 2 and any(row.get("entities") for row in rows)
     assert not list(out.glob(".*"))  # no partial shard left
 
@@ -197,7 +188,7 @@ def test_resume_after_an_interrupted_run_tags_only_the_missing_shards(ray_sessio
     assert "is not a shard of" in capsys.readouterr().err
 
 
-def test_parquet_rows_are_read_as_jsonl_lines(ray_session, model, tmp_path, capsys):
+def test_parquet_rows_are_read_as_jsonl_lines(ray_session, model, tmp_path, capsys, assert_same_predictions):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -223,7 +214,7 @@ def test_parquet_rows_are_read_as_jsonl_lines(ray_session, model, tmp_path, caps
     rows = read_shards(out)
     positions = [(row.pop("file"), row.pop("line")) for row in rows]
     assert positions == [(str(tmp_path / "posts.parquet"), n) for n in range(1, 6)]
-    assert_same_rows(rows, single)
+    assert_same_predictions(rows, without_line(single))
     assert rows[2]["image_labels"] and "error" in rows[1]
 
     pq.write_table(pa.table({"body": ["no text column"]}), tmp_path / "other.parquet")
